@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-provider-archive",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "ProviderArchiveKit", targets: ["ProviderArchiveKit"]),
+        .executable(name: "par-quickstart", targets: ["par-quickstart"]),
+    ],
+    dependencies: [
+        // Ed25519 signatures and SHA-256 (BoringSSL backend on Linux, with SHA-NI/ARMv8 code paths).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // The one place that touches zlib: static inline wrappers for its function-like macros.
+        .target(
+            name: "CPARZlib",
+            linkerSettings: [.linkedLibrary("z")]
+        ),
+        // Layer 1: nkeys encoding, Ed25519 key pairs and signatures.
+        .target(
+            name: "PARNKeys",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Layer 2: the wascap JWT claims of a capability provider.
+        .target(
+            name: "PARClaims",
+            dependencies: ["PARNKeys"]
+        ),
+        // Layer 3: streaming tar and gzip over plain byte streams.
+        .target(
+            name: "PARContainer",
+            dependencies: ["CPARZlib"]
+        ),
+        // Layer 4: the provider archive API, verification on every load.
+        .target(
+            name: "ProviderArchiveKit",
+            dependencies: [
+                "PARNKeys", "PARClaims", "PARContainer",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The README's library example: builds, signs, writes, reloads and verifies an archive.
+        .executableTarget(
+            name: "par-quickstart",
+            dependencies: ["ProviderArchiveKit"],
+            path: "Examples/quickstart"
+        ),
+        .testTarget(name: "PARNKeysTests", dependencies: ["PARNKeys"]),
+        .testTarget(name: "PARClaimsTests", dependencies: ["PARClaims", "PARNKeys"]),
+        .testTarget(name: "PARContainerTests", dependencies: ["PARContainer"]),
+        .testTarget(
+            name: "ProviderArchiveKitTests",
+            dependencies: ["ProviderArchiveKit", "PARClaims", "PARNKeys", "PARContainer"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    guard target.name != "CPARZlib" else { continue }
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
+}

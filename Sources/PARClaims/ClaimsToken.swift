@@ -1,0 +1,93 @@
+import PARNKeys
+
+/// A signed claims token: the text of `claims.jwt` and the claims it carries (PAR-FORMAT section 3).
+///
+/// Make one with ``init(signing:with:)``; read one with ``init(verifying:policy:)``, which
+/// checks everything a host should before trusting the claims.
+public struct ClaimsToken: Equatable, Sendable {
+    /// The largest token accepted. Real tokens are a few KiB even with a config schema.
+    public static let maximumSize = 1 << 20
+
+    /// The header every token has, in the reference's key order.
+    static let header = #"{"typ":"jwt","alg":"Ed25519"}"#
+
+    /// The claims.
+    public let claims: ProviderClaims
+
+    /// The token text, `HEADER.CLAIMS.SIGNATURE`, exactly as written or read.
+    public let encoded: String
+
+    /// Signs claims with the issuer's account key.
+    ///
+    /// - Parameters:
+    ///   - claims: The claims; `claims.issuer` must be the public key of `issuer`.
+    ///   - issuer: The account key pair to sign with.
+    /// - Throws: ``ClaimsError/invalidKey(claim:_:)`` when `issuer` is not an account key or
+    ///   the subject not a service key; ``ClaimsError/issuerKeyMismatch(claimed:signer:)``
+    ///   when the claims name another issuer.
+    public init(signing claims: ProviderClaims, with issuer: NKeyPair) throws(ClaimsError) {
+        guard issuer.role == .account else {
+            throw .invalidKey(claim: "iss", .wrongRole(expected: .account, actual: issuer.role))
+        }
+        guard claims.subject.role == .service else {
+            throw .invalidKey(claim: "sub", .wrongRole(expected: .service, actual: claims.subject.role))
+        }
+        guard claims.issuer == issuer.publicKey else {
+            throw .issuerKeyMismatch(claimed: claims.issuer, signer: issuer.publicKey)
+        }
+        let signingInput = Base64URL.encode(Array(Self.header.utf8)) + "." + Base64URL.encode(Array(claims.json.serialized.utf8))
+        let signature = issuer.sign(Array(signingInput.utf8))
+        self.claims = claims
+        self.encoded = signingInput + "." + Base64URL.encode(signature)
+    }
+
+    /// Decodes a token and checks it: its shape, header, claim types, that the issuer is an
+    /// account and the subject a service key, the Ed25519 signature against the issuer, and
+    /// the policy (trusted issuers, `exp`, `nbf`).
+    ///
+    /// - Parameters:
+    ///   - token: The text of `claims.jwt`.
+    ///   - policy: What to require beyond a valid signature.
+    /// - Throws: ``ClaimsError`` naming the first check that failed.
+    public init(verifying token: some Collection<UInt8>, policy: VerificationPolicy = .default) throws(ClaimsError) {
+        guard token.count <= Self.maximumSize else {
+            throw .tokenTooLarge(size: token.count, limit: Self.maximumSize)
+        }
+        let bytes = Array(token)
+        let segments = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard segments.count == 3 else { throw .malformedToken(segments: segments.count) }
+        guard let headerBytes = Base64URL.decode(segments[0]) else { throw .invalidBase64(segment: 0) }
+        guard let claimsBytes = Base64URL.decode(segments[1]) else { throw .invalidBase64(segment: 1) }
+        guard let signature = Base64URL.decode(segments[2]) else { throw .invalidBase64(segment: 2) }
+
+        let header = try JSONValue(parsing: headerBytes)
+        guard case .object = header else { throw .invalidJSON("the header is not a JSON object") }
+        let algorithm = header["alg"].flatMap(\.stringValue)
+        let type = header["typ"].flatMap(\.stringValue)
+        guard algorithm == "Ed25519", type?.lowercased() == "jwt" else {
+            throw .unsupportedHeader(algorithm: algorithm, type: type)
+        }
+
+        let claims = try ProviderClaims(json: try JSONValue(parsing: claimsBytes))
+        let signingInput = bytes[..<(segments[1].endIndex)]
+        guard claims.issuer.isValidSignature(signature, for: signingInput) else { throw .badSignature }
+
+        if let trusted = policy.trustedIssuers, !trusted.contains(claims.issuer) {
+            throw .untrustedIssuer(claims.issuer)
+        }
+        if !policy.allowsExpired {
+            let now = policy.unixValidationTime
+            if let expires = claims.expires, now > expires { throw .expired(expiresAt: expires, now: now) }
+            if let notBefore = claims.notBefore, now < notBefore { throw .notYetValid(notBefore: notBefore, now: now) }
+        }
+        self.claims = claims
+        self.encoded = String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension JSONValue {
+    var stringValue: String? {
+        guard case .string(let value) = self else { return nil }
+        return value
+    }
+}

@@ -1,0 +1,273 @@
+/// Reads a tar stream entry by entry from a ``ByteSource``, holding no more than one buffer.
+///
+/// Call ``nextEntry()`` to move to the next entry; it skips whatever is left of the current
+/// one. Between calls, ``readContent(into:)`` reads the current entry's content in chunks
+/// and returns 0 at its end.
+///
+/// Accepted formats: POSIX ustar (`"ustar\0"`), GNU (`"ustar  \0"`) and v7 headers; pax
+/// extended headers (`x`, `g`: `path`, `linkpath` and `size` are applied) and GNU long names
+/// (`L`, `K`); checksums computed signed or unsigned; base-256 sizes; an end marker of one or
+/// two zero blocks followed by zero padding, or no marker at all at the end of the stream.
+/// Refused: bad checksums, unknown magic, malformed numbers, truncation, and anything but
+/// zeros after the end marker.
+public final class TarReader {
+    /// The largest pax extended header or GNU long name accepted: real ones are a few hundred bytes.
+    public static let maximumExtendedHeaderSize = 1 << 20
+
+    private let source: any ByteSource
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var bufferStart = 0
+    private var bufferEnd = 0
+    /// Bytes of the stream consumed so far.
+    private var offset: UInt64 = 0
+    private var remainingContent: UInt64 = 0
+    private var remainingPadding: UInt64 = 0
+    private var atEnd = false
+
+    /// Creates a reader.
+    ///
+    /// - Parameters:
+    ///   - source: The tar stream (already decompressed).
+    ///   - bufferSize: How many bytes to read from `source` at a time.
+    public init(_ source: any ByteSource, bufferSize: Int = 256 * 1024) {
+        self.source = source
+        self.buffer = .allocate(byteCount: max(bufferSize, TarHeader.blockSize * 4), alignment: 16)
+    }
+
+    deinit {
+        buffer.deallocate()
+    }
+
+    /// Moves to the next entry, skipping the rest of the current one.
+    ///
+    /// - Returns: The entry, or `nil` at the end of the archive.
+    /// - Throws: ``TarError`` for a malformed stream, or what the source throws.
+    public func nextEntry() throws -> TarEntry? {
+        guard !atEnd else { return nil }
+        try skip(remainingContent + remainingPadding)
+        remainingContent = 0
+        remainingPadding = 0
+
+        var longName: String?
+        var longLinkName: String?
+        var paxOverrides: [String: String] = [:]
+        var pendingMetadata = false
+        while true {
+            let headerOffset = offset
+            guard let header = try readBlock() else {
+                if pendingMetadata { throw TarError.truncated }
+                atEnd = true
+                return nil
+            }
+            let entry: TarEntry? = try header.withUnsafeBytes { header throws -> TarEntry? in
+                if header.allSatisfy({ $0 == 0 }) { return nil }
+                guard TarHeader.hasValidChecksum(header) else { throw TarError.badChecksum(headerOffset: headerOffset) }
+                guard let format = TarHeader.format(of: header) else {
+                    throw TarError.unknownFormat(headerOffset: headerOffset)
+                }
+                guard let size = TarHeader.number(header, TarHeader.size) else {
+                    throw TarError.invalidNumber(field: "size", headerOffset: headerOffset)
+                }
+                guard let mode = TarHeader.number(header, TarHeader.mode) else {
+                    throw TarError.invalidNumber(field: "mode", headerOffset: headerOffset)
+                }
+                var rawName = TarHeader.string(header, TarHeader.name)
+                if format == .ustar {
+                    let prefix = TarHeader.string(header, TarHeader.prefix)
+                    if !prefix.isEmpty { rawName = prefix + [UInt8(ascii: "/")] + rawName }
+                }
+                guard let name = String(validating: rawName, as: UTF8.self) else {
+                    throw TarError.invalidName(headerOffset: headerOffset)
+                }
+                let linkName = String(decoding: TarHeader.string(header, TarHeader.linkName), as: UTF8.self)
+                return TarEntry(
+                    name: name, kind: Self.kind(flag: header[TarHeader.typeFlag], name: name),
+                    size: size, mode: UInt32(truncatingIfNeeded: mode & 0o7777), linkName: linkName,
+                    headerOffset: headerOffset)
+            }
+            guard var entry else {
+                try readEndOfArchive()
+                if pendingMetadata { throw TarError.truncated }
+                return nil
+            }
+            switch header[TarHeader.typeFlag] {
+            case UInt8(ascii: "x"):
+                let records = try readExtendedHeader(size: entry.size, headerOffset: headerOffset)
+                paxOverrides.merge(try Self.parsePax(records, headerOffset: headerOffset)) { $1 }
+                pendingMetadata = true
+                continue
+            case UInt8(ascii: "g"):
+                _ = try Self.parsePax(try readExtendedHeader(size: entry.size, headerOffset: headerOffset), headerOffset: headerOffset)
+                continue
+            case UInt8(ascii: "L"), UInt8(ascii: "K"):
+                let content = try readExtendedHeader(size: entry.size, headerOffset: headerOffset)
+                guard let text = String(validating: content.prefix(while: { $0 != 0 }), as: UTF8.self), !text.isEmpty else {
+                    throw TarError.invalidExtendedHeader("a GNU long name that is empty or not UTF-8", headerOffset: headerOffset)
+                }
+                if header[TarHeader.typeFlag] == UInt8(ascii: "L") { longName = text } else { longLinkName = text }
+                pendingMetadata = true
+                continue
+            default:
+                break
+            }
+            var size = entry.size
+            if let paxSize = paxOverrides["size"] {
+                guard let value = UInt64(paxSize) else {
+                    throw TarError.invalidExtendedHeader("size \(paxSize) is not a number", headerOffset: headerOffset)
+                }
+                size = value
+            }
+            let name = paxOverrides["path"] ?? longName ?? entry.name
+            guard !name.isEmpty else { throw TarError.invalidName(headerOffset: headerOffset) }
+            entry = TarEntry(
+                name: name, kind: Self.kind(flag: header[TarHeader.typeFlag], name: name), size: size,
+                mode: entry.mode, linkName: paxOverrides["linkpath"] ?? longLinkName ?? entry.linkName,
+                headerOffset: entry.headerOffset)
+            // Only regular files (and the types tar treats alike) carry content.
+            let hasContent = entry.kind == .regularFile || { if case .other = entry.kind { true } else { false } }()
+            remainingContent = hasContent ? size : 0
+            remainingPadding = hasContent ? Self.padding(for: size) : 0
+            return entry
+        }
+    }
+
+    /// Reads the current entry's content.
+    ///
+    /// - Parameter destination: Where to put the bytes.
+    /// - Returns: The number of bytes read; 0 at the end of the entry.
+    /// - Throws: ``TarError/truncated`` when the stream ends early, or what the source throws.
+    public func readContent(into destination: UnsafeMutableRawBufferPointer) throws -> Int {
+        let wanted = Int(min(UInt64(destination.count), remainingContent))
+        guard wanted > 0 else { return 0 }
+        let count: Int
+        if bufferEnd > bufferStart {
+            count = min(wanted, bufferEnd - bufferStart)
+            destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[bufferStart..<bufferStart + count]))
+            bufferStart += count
+        } else {
+            // Large reads go straight from the source into the caller's memory: no extra copy.
+            count = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: destination[..<wanted]))
+            guard count > 0 else { throw TarError.truncated }
+        }
+        remainingContent -= UInt64(count)
+        offset += UInt64(count)
+        return count
+    }
+
+    // MARK: - Stream helpers
+
+    private static func padding(for size: UInt64) -> UInt64 {
+        (UInt64(TarHeader.blockSize) - size % UInt64(TarHeader.blockSize)) % UInt64(TarHeader.blockSize)
+    }
+
+    private static func kind(flag: UInt8, name: String) -> TarEntry.Kind {
+        switch flag {
+        case 0, UInt8(ascii: "0"), UInt8(ascii: "7"): name.hasSuffix("/") ? .directory : .regularFile
+        case UInt8(ascii: "1"): .hardLink
+        case UInt8(ascii: "2"): .symbolicLink
+        case UInt8(ascii: "3"): .characterDevice
+        case UInt8(ascii: "4"): .blockDevice
+        case UInt8(ascii: "5"): .directory
+        case UInt8(ascii: "6"): .fifo
+        default: .other(flag)
+        }
+    }
+
+    /// Makes sure at least `count` bytes are buffered; returns false at the end of the stream.
+    private func fill(_ count: Int) throws -> Bool {
+        if bufferEnd - bufferStart >= count { return true }
+        if bufferStart > 0 {
+            let pending = bufferEnd - bufferStart
+            if pending > 0 {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[0..<pending])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[bufferStart..<bufferEnd]))
+            }
+            bufferStart = 0
+            bufferEnd = pending
+        }
+        while bufferEnd < count {
+            let read = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[bufferEnd...]))
+            if read == 0 { return false }
+            bufferEnd += read
+        }
+        return true
+    }
+
+    /// The next 512-byte block, `nil` at a clean end of stream.
+    private func readBlock() throws -> [UInt8]? {
+        guard try fill(TarHeader.blockSize) else {
+            if bufferEnd > bufferStart { throw TarError.truncated }
+            return nil
+        }
+        let block = Array(UnsafeRawBufferPointer(rebasing: buffer[bufferStart..<bufferStart + TarHeader.blockSize]))
+        bufferStart += TarHeader.blockSize
+        offset += UInt64(TarHeader.blockSize)
+        return block
+    }
+
+    private func skip(_ count: UInt64) throws {
+        var remaining = count
+        while remaining > 0 {
+            if bufferEnd == bufferStart {
+                guard try fill(1) else { throw TarError.truncated }
+            }
+            let step = Int(min(remaining, UInt64(bufferEnd - bufferStart)))
+            bufferStart += step
+            remaining -= UInt64(step)
+            offset += UInt64(step)
+        }
+    }
+
+    private func readExtendedHeader(size: UInt64, headerOffset: UInt64) throws -> [UInt8] {
+        guard size <= UInt64(Self.maximumExtendedHeaderSize) else {
+            throw TarError.invalidExtendedHeader("\(size) bytes, more than the \(Self.maximumExtendedHeaderSize) allowed", headerOffset: headerOffset)
+        }
+        var content = [UInt8](repeating: 0, count: Int(size))
+        var filled = 0
+        remainingContent = size
+        while filled < content.count {
+            let count = try content.withUnsafeMutableBytes { try readContent(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            filled += count
+        }
+        try skip(Self.padding(for: size))
+        return content
+    }
+
+    /// After the first zero block only zeros may follow: the second marker block and record
+    /// padding. A missing second block is accepted, as GNU tar and Python's tarfile accept it.
+    private func readEndOfArchive() throws {
+        atEnd = true
+        while true {
+            if bufferEnd == bufferStart {
+                guard try fill(1) else { return }
+            }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[bufferStart..<bufferEnd])
+            if let nonZero = chunk.firstIndex(where: { $0 != 0 }) {
+                throw TarError.trailingData(offset: offset + UInt64(nonZero))
+            }
+            offset += UInt64(chunk.count)
+            bufferStart = bufferEnd
+        }
+    }
+
+    /// Parses pax records, `"%d %s=%s\n"` each, the length counting the whole record.
+    static func parsePax(_ records: [UInt8], headerOffset: UInt64) throws -> [String: String] {
+        var result: [String: String] = [:]
+        var index = 0
+        while index < records.count {
+            guard let space = records[index...].firstIndex(of: UInt8(ascii: " ")),
+                let length = Int(String(decoding: records[index..<space], as: UTF8.self)),
+                length > space - index + 1, index + length <= records.count,
+                records[index + length - 1] == UInt8(ascii: "\n")
+            else { throw TarError.invalidExtendedHeader("a malformed pax record", headerOffset: headerOffset) }
+            let record = records[(space + 1)..<(index + length - 1)]
+            guard let equals = record.firstIndex(of: UInt8(ascii: "=")),
+                let key = String(validating: record[..<equals], as: UTF8.self),
+                let value = String(validating: record[(equals + 1)...], as: UTF8.self)
+            else { throw TarError.invalidExtendedHeader("a pax record that is not KEY=VALUE in UTF-8", headerOffset: headerOffset) }
+            result[key] = value
+            index += length
+        }
+        return result
+    }
+}

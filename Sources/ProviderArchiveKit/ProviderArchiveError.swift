@@ -1,0 +1,91 @@
+/// Why an archive could not be loaded, verified, extracted or written.
+///
+/// Every case is a fact about the archive or the request, with a message that says what
+/// to do. Lower layers' errors are wrapped whole, so a program can match them too.
+public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A file could not be opened, read, written or renamed.
+    case file(FileError)
+    /// The tar container is malformed.
+    case tar(TarError)
+    /// The gzip compression is damaged.
+    case gzip(GzipError)
+    /// claims.jwt is malformed, badly signed, untrusted, expired or not yet valid.
+    case claims(ClaimsError)
+    /// The archive has no claims.jwt.
+    case missingClaims
+    /// An entry name appears more than once.
+    case duplicateEntry(String)
+    /// An entry is a link, directory, device or other non-regular file.
+    case unsupportedEntry(name: String, kind: TarEntry.Kind)
+    /// An entry's path is absolute, contains `..`, or is not at the archive root.
+    case unsafePath(String)
+    /// An entry is none of claims.jwt, world.wasm or TARGET.bin.
+    case unexpectedEntry(String)
+    /// The archive (or the archive being written) has no target binary.
+    case noTargets
+    /// A binary's SHA-256 differs from the hash in the claims.
+    case hashMismatch(entry: String, claimed: SHA256Hash, actual: SHA256Hash)
+    /// A binary (or world.wasm) has no hash in the claims.
+    case unclaimedEntry(String)
+    /// The claims name a target whose binary is not in the archive.
+    case missingTarget(Target)
+    /// The claims hold a hash for world.wasm but the archive has none.
+    case missingWorld
+    /// The requested target is not in the archive.
+    case targetNotFound(Target, available: [Target])
+    /// A file given as a library changed between hashing and packing.
+    case fileChanged(String)
+    /// Reading from or writing to a caller's stream failed.
+    case stream(String)
+
+    public var description: String {
+        switch self {
+        case .file(let error):
+            error.description
+        case .tar(let error):
+            error.description
+        case .gzip(let error):
+            error.description
+        case .claims(let error):
+            error.description
+        case .missingClaims:
+            "the archive has no claims.jwt: it is not a signed provider archive"
+        case .duplicateEntry(let name):
+            "the archive holds \(name) more than once: it was tampered with or built wrongly"
+        case .unsupportedEntry(let name, let kind):
+            "the archive entry \(name) is a \(kind); a provider archive holds regular files only"
+        case .unsafePath(let name):
+            "the archive entry \(name) is not a plain file name at the archive root; refusing it"
+        case .unexpectedEntry(let name):
+            "the archive entry \(name) is none of claims.jwt, world.wasm or ARCH-OS.bin"
+        case .noTargets:
+            "the archive has no target binary: add at least one ARCH-OS.bin"
+        case .hashMismatch(let entry, _, _):
+            "\(entry) does not match the hash in claims.jwt: the archive was changed after signing"
+        case .unclaimedEntry(let name):
+            "\(name) has no hash in claims.jwt: it was added after signing; re-sign the archive if you trust it"
+        case .missingTarget(let target):
+            "claims.jwt names the target \(target), but the archive has no \(target.entryName): the archive is incomplete"
+        case .missingWorld:
+            "claims.jwt has a hash for world.wasm, but the archive has none: the archive is incomplete"
+        case .targetNotFound(let target, let available):
+            "the archive has no \(target) binary; it has \(available.isEmpty ? "none" : available.map(\.name).joined(separator: ", "))"
+        case .fileChanged(let path):
+            "\(path) changed while the archive was written: write the archive again once the file is stable"
+        case .stream(let reason):
+            "the byte stream failed: \(reason)"
+        }
+    }
+
+    /// Wraps any error from a lower layer or a caller's stream.
+    static func wrapping(_ error: any Error) -> ProviderArchiveError {
+        switch error {
+        case let error as ProviderArchiveError: error
+        case let error as FileError: .file(error)
+        case let error as TarError: .tar(error)
+        case let error as GzipError: .gzip(error)
+        case let error as ClaimsError: .claims(error)
+        default: .stream(String(describing: error))
+        }
+    }
+}
