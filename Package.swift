@@ -47,12 +47,14 @@ let package = Package(
             dependencies: ["ProviderArchiveKit"],
             path: "Examples/quickstart"
         ),
-        .testTarget(name: "PARNKeysTests", dependencies: ["PARNKeys"]),
+        // Helpers shared by the test targets: running other tools (parcheck.py, GNU tar, python3).
+        .target(name: "PARTestSupport", path: "Tests/PARTestSupport"),
+        .testTarget(name: "PARNKeysTests", dependencies: ["PARNKeys", "PARTestSupport"]),
         .testTarget(name: "PARClaimsTests", dependencies: ["PARClaims", "PARNKeys"]),
-        .testTarget(name: "PARContainerTests", dependencies: ["PARContainer"]),
+        .testTarget(name: "PARContainerTests", dependencies: ["PARContainer", "PARTestSupport"]),
         .testTarget(
             name: "ProviderArchiveKitTests",
-            dependencies: ["ProviderArchiveKit", "PARClaims", "PARNKeys", "PARContainer"]
+            dependencies: ["ProviderArchiveKit", "PARClaims", "PARNKeys", "PARContainer", "PARTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]
