@@ -1,0 +1,115 @@
+import Foundation
+import PARTestSupport
+import Testing
+
+@testable import PARContainer
+
+func gzip(_ bytes: [UInt8], level: GzipWriter.Level = .default) throws -> [UInt8] {
+    let sink = MemorySink()
+    let writer = try GzipWriter(sink, level: level)
+    try writer.write(bytes)
+    try writer.finish()
+    return sink.bytes
+}
+
+func gunzip(_ source: any ByteSource, chunk: Int = 10_000) throws -> [UInt8] {
+    let reader = try GzipReader(source)
+    var result: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: chunk)
+    while true {
+        let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
+        if count == 0 { return result }
+        result += buffer[..<count]
+    }
+}
+
+@Suite struct GzipTests {
+    @Test(arguments: [0, 1, 1000, 300_000])
+    func roundTripsAtEveryLevel(size: Int) throws {
+        let data = pattern(size)
+        for level in [GzipWriter.Level.fastest, .default, .best] {
+            let compressed = try gzip(data, level: level)
+            #expect(GzipReader.isGzip(compressed))
+            #expect(try gunzip(MemorySource(compressed)) == data)
+            #expect(try gunzip(TricklingSource(compressed, step: 3), chunk: 7) == data)
+        }
+    }
+
+    @Test func outputIsDeterministic() throws {
+        #expect(try gzip(pattern(5000)) == gzip(pattern(5000)))
+    }
+
+    @Test func gzipToolReadsOursAndWeReadGzipTool() throws {
+        let data = pattern(200_000)
+        let theirs = try ExternalTools.run(["gzip", "-dc"], input: try gzip(data))
+        #expect(theirs.status == 0)
+        #expect(theirs.outputBytes == data)
+        let compressed = try ExternalTools.run(["gzip", "-9c"], input: data)
+        #expect(try gunzip(MemorySource(compressed.outputBytes)) == data)
+    }
+
+    @Test func concatenatedMembersReadAsOneStream() throws {
+        let first = pattern(70_000)
+        let second = pattern(1234, seed: 9)
+        let bytes = try gzip(first) + gzip([]) + gzip(second)
+        #expect(try gunzip(MemorySource(bytes)) == first + second)
+        #expect(try gunzip(TricklingSource(bytes, step: 5)) == first + second)
+    }
+
+    @Test func damageIsDetected() throws {
+        let data = pattern(50_000)
+        var corrupt = try gzip(data)
+        corrupt[corrupt.count / 2] ^= 0xFF
+        #expect(throws: GzipError.self) { try gunzip(MemorySource(corrupt)) }
+        var badCRC = try gzip(data)
+        badCRC[badCRC.count - 6] ^= 1
+        #expect(throws: GzipError.corrupt("incorrect data check")) { try gunzip(MemorySource(badCRC)) }
+    }
+
+    @Test func truncationIsDetected() throws {
+        let compressed = try gzip(pattern(50_000))
+        for cut in [1, 10, compressed.count / 2, compressed.count - 1] {
+            #expect(throws: GzipError.truncated) { try gunzip(MemorySource(Array(compressed.prefix(cut)))) }
+        }
+    }
+
+    @Test func trailingGarbageIsRefused() throws {
+        #expect(throws: GzipError.trailingData) { try gunzip(MemorySource(try gzip([1, 2, 3]) + [0, 0, 0])) }
+        #expect(throws: GzipError.self) { try gunzip(MemorySource(try gzip([1, 2, 3]) + [0x1F, 0x00])) }
+    }
+}
+
+@Suite struct FileStreamTests {
+    @Test func atomicFilesAppearOnlyOnCommit() throws {
+        let directory = try ExternalTools.temporaryDirectory()
+        let destination = directory + "/out.bin"
+        do {
+            let sink = try AtomicFileSink(destination: destination, mode: 0o755)
+            try sink.write([1, 2, 3])
+            #expect(!FileManager.default.fileExists(atPath: destination))
+            try sink.commit()
+        }
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: destination))) == [1, 2, 3])
+        let attributes = try FileManager.default.attributesOfItem(atPath: destination)
+        #expect((attributes[.posixPermissions] as? Int ?? 0) & 0o100 != 0)
+        do {
+            let sink = try AtomicFileSink(destination: destination)
+            try sink.write([9, 9])
+            // Dropped without commit: the old file stays and no temporary file is left.
+        }
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: destination))) == [1, 2, 3])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["out.bin"])
+    }
+
+    @Test func missingFoldersAndFilesAreClearErrors() throws {
+        #expect(throws: FileError.self) { try AtomicFileSink(destination: "/nonexistent-folder/x") }
+        do {
+            _ = try FileSource(path: "/nonexistent-file")
+            Issue.record("opened a missing file")
+        } catch {
+            #expect(error.isNotFound)
+            #expect(error.description == "cannot open /nonexistent-file: no such file or directory; check the path")
+        }
+        #expect(throws: FileError(operation: "open", path: "/tmp", code: 21)) { try FileSource(path: "/tmp") }
+    }
+}
