@@ -23,10 +23,10 @@ enum ArchiveEntryName: Hashable {
         var name = Substring(entry.name)
         if name.hasPrefix("./") { name = name.dropFirst(2) }
         if entry.kind == .directory, name.isEmpty || name == "." { return nil }
+        guard entry.kind == .regularFile else { throw .unsupportedEntry(name: entry.name, kind: entry.kind) }
         guard !name.hasPrefix("/"), !name.contains("/"), name != "..", name != ".", !name.isEmpty else {
             throw .unsafePath(entry.name)
         }
-        guard entry.kind == .regularFile else { throw .unsupportedEntry(name: entry.name, kind: entry.kind) }
         switch name {
         case Self.claimsFileName[...]: self = .claims
         case Self.worldFileName[...]: self = .world

@@ -1,0 +1,96 @@
+import Foundation
+import PARTestSupport
+import ProviderArchiveKit
+import Testing
+
+func pattern(_ count: Int, seed: UInt8 = 1) -> [UInt8] {
+    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ $0 >> 9) }
+}
+
+let linux = try! Target("x86_64-linux")
+let mac = try! Target("aarch64-macos")
+let windows = try! Target("x86_64-windows")
+
+/// Keys and a scratch folder for one test.
+struct Fixture {
+    let account = NKeyPair.generate(role: .account)
+    let service = NKeyPair.generate(role: .service)
+    let directory: String
+
+    init() throws {
+        directory = try ExternalTools.temporaryDirectory()
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    func write(_ bytes: [UInt8], to name: String) throws -> String {
+        try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
+        return path(name)
+    }
+
+    func read(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path(name))))
+    }
+
+    /// A signed token claiming exactly these hashes.
+    func token(
+        hashes: [Target: [UInt8]], world: [UInt8]? = nil, expires: UInt64? = nil, notBefore: UInt64? = nil,
+        signer: NKeyPair? = nil
+    ) throws -> String {
+        let metadata = ProviderMetadata(
+            name: "Test", vendor: "tests", targetHashes: hashes.mapValues(sha256), worldHash: world.map(sha256))
+        let claims = ProviderClaims(
+            issuer: (signer ?? account).publicKey, subject: service.publicKey, metadata: metadata, expires: expires,
+            notBefore: notBefore)
+        return try ClaimsToken(signing: claims, with: signer ?? account).encoded
+    }
+
+    /// A tar of these entries, in this order, written by our own writer.
+    func tar(_ entries: [(String, [UInt8])]) throws -> [UInt8] {
+        let sink = MemorySink()
+        let writer = TarWriter(sink)
+        for (name, bytes) in entries { try writer.addFile(name: name, contents: bytes, mode: 0o644) }
+        try writer.finish()
+        return sink.bytes
+    }
+}
+
+func sha256(_ bytes: [UInt8]) -> SHA256Hash {
+    let result = try! ExternalTools.run(["sha256sum"], input: bytes)
+    return SHA256Hash(hex: String(result.output.prefix(64)))!
+}
+
+/// The archive error a throwing call raised, or nil.
+func archiveError(_ body: () throws -> Void) -> ProviderArchiveError? {
+    do {
+        try body()
+        return nil
+    } catch let error as ProviderArchiveError {
+        return error
+    } catch {
+        Issue.record("unexpected error type: \(error)")
+        return nil
+    }
+}
+
+/// A 512-byte ustar header with a valid checksum, for entries our writer never makes.
+func rawHeader(name: String, size: Int = 0, type: Character = "0", linkName: String = "") -> [UInt8] {
+    var header = [UInt8](repeating: 0, count: 512)
+    header.replaceSubrange(0..<name.utf8.count, with: Array(name.utf8))
+    header.replaceSubrange(100..<108, with: Array("0000644\u{0}".utf8))
+    header.replaceSubrange(124..<136, with: Array(String(format: "%011o", size).utf8) + [0])
+    header[156] = UInt8(ascii: type.unicodeScalars.first!)
+    header.replaceSubrange(157..<157 + linkName.utf8.count, with: Array(linkName.utf8))
+    header.replaceSubrange(257..<265, with: Array("ustar\u{0}00".utf8))
+    header.replaceSubrange(148..<156, with: [UInt8](repeating: 0x20, count: 8))
+    let sum = header.reduce(0) { $0 + Int($1) }
+    header.replaceSubrange(148..<156, with: Array(String(format: "%06o", sum).utf8) + [0, 0x20])
+    return header
+}
+
+func rawEntry(name: String, content: [UInt8], type: Character = "0") -> [UInt8] {
+    rawHeader(name: name, size: content.count, type: type) + content
+        + [UInt8](repeating: 0, count: (512 - content.count % 512) % 512)
+}
+
+let endOfArchive = [UInt8](repeating: 0, count: 1024)
