@@ -152,7 +152,8 @@ import Testing
         // Ed25519 is deterministic: the same seed and message give the same bytes.
         let ours = pair.sign(message)
         #expect(base64URL(ours) == theirSignature)
-        let check = try ExternalTools.runParcheck(["checksig", pair.publicKey.encoded, file, base64URL(ours)])
+        // "--": a base64url signature may start with "-", which argparse would take for an option.
+        let check = try ExternalTools.runParcheck(["checksig", pair.publicKey.encoded, file, "--", base64URL(ours)])
         #expect(check.status == 0)
     }
 
