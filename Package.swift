@@ -6,11 +6,14 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "ProviderArchiveKit", targets: ["ProviderArchiveKit"]),
+        .executable(name: "par", targets: ["par"]),
         .executable(name: "par-quickstart", targets: ["par-quickstart"]),
     ],
     dependencies: [
         // Ed25519 signatures and SHA-256 (BoringSSL backend on Linux, with SHA-NI/ARMv8 code paths).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The `par` command line: wash-style flags, help and usage errors.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // The one place that touches zlib: static inline wrappers for its function-like macros.
@@ -41,6 +44,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Layer 5: the `par` command-line tool. Holds no format logic: it parses, calls, prints.
+        .executableTarget(
+            name: "par",
+            dependencies: [
+                "ProviderArchiveKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The README's library example: builds, signs, writes, reloads and verifies an archive.
         .executableTarget(
             name: "par-quickstart",
@@ -55,6 +66,13 @@ let package = Package(
         .testTarget(
             name: "ProviderArchiveKitTests",
             dependencies: ["ProviderArchiveKit", "PARClaims", "PARNKeys", "PARContainer", "PARTestSupport"]
+        ),
+        .testTarget(
+            name: "parTests",
+            dependencies: [
+                "par", "ProviderArchiveKit", "PARTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

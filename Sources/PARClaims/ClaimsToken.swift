@@ -50,10 +50,41 @@ public struct ClaimsToken: Equatable, Sendable {
     ///   - policy: What to require beyond a valid signature.
     /// - Throws: ``ClaimsError`` naming the first check that failed.
     public init(verifying token: some Collection<UInt8>, policy: VerificationPolicy = .default) throws(ClaimsError) {
-        guard token.count <= Self.maximumSize else {
-            throw .tokenTooLarge(size: token.count, limit: Self.maximumSize)
-        }
         let bytes = Array(token)
+        let parsed = try Self.parse(bytes)
+        let claims = parsed.claims
+        guard claims.issuer.isValidSignature(parsed.signature, for: bytes[..<parsed.signingInputEnd]) else {
+            throw .badSignature
+        }
+        if let trusted = policy.trustedIssuers, !trusted.contains(claims.issuer) {
+            throw .untrustedIssuer(claims.issuer)
+        }
+        if !policy.allowsExpired {
+            let now = policy.unixValidationTime
+            if let expires = claims.expires, now > expires { throw .expired(expiresAt: expires, now: now) }
+            if let notBefore = claims.notBefore, now < notBefore { throw .notYetValid(notBefore: notBefore, now: now) }
+        }
+        self.claims = claims
+        self.encoded = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Decodes a token's claims **without** checking its signature, issuer or validity period.
+    ///
+    /// Only for showing what an archive that failed verification claims to be; never base a
+    /// decision on the result. The token's shape, header and claim types are still checked.
+    ///
+    /// - Parameter token: The text of `claims.jwt`.
+    /// - Returns: The claims, unverified.
+    /// - Throws: ``ClaimsError`` when the token cannot be decoded at all.
+    public static func decodeWithoutVerifying(_ token: some Collection<UInt8>) throws(ClaimsError) -> ProviderClaims {
+        try parse(Array(token)).claims
+    }
+
+    /// Splits and decodes a token: everything but the signature check and the policy.
+    private static func parse(_ bytes: [UInt8]) throws(ClaimsError) -> (claims: ProviderClaims, signature: [UInt8], signingInputEnd: Int) {
+        guard bytes.count <= Self.maximumSize else {
+            throw .tokenTooLarge(size: bytes.count, limit: Self.maximumSize)
+        }
         let segments = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard segments.count == 3 else { throw .malformedToken(segments: segments.count) }
         guard let headerBytes = Base64URL.decode(segments[0]) else { throw .invalidBase64(segment: 0) }
@@ -67,21 +98,8 @@ public struct ClaimsToken: Equatable, Sendable {
         guard algorithm == "Ed25519", type?.lowercased() == "jwt" else {
             throw .unsupportedHeader(algorithm: algorithm, type: type)
         }
-
         let claims = try ProviderClaims(json: try JSONValue(parsing: claimsBytes))
-        let signingInput = bytes[..<(segments[1].endIndex)]
-        guard claims.issuer.isValidSignature(signature, for: signingInput) else { throw .badSignature }
-
-        if let trusted = policy.trustedIssuers, !trusted.contains(claims.issuer) {
-            throw .untrustedIssuer(claims.issuer)
-        }
-        if !policy.allowsExpired {
-            let now = policy.unixValidationTime
-            if let expires = claims.expires, now > expires { throw .expired(expiresAt: expires, now: now) }
-            if let notBefore = claims.notBefore, now < notBefore { throw .notYetValid(notBefore: notBefore, now: now) }
-        }
-        self.claims = claims
-        self.encoded = String(decoding: bytes, as: UTF8.self)
+        return (claims, signature, segments[1].endIndex)
     }
 }
 

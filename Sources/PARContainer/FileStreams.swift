@@ -149,17 +149,26 @@ public final class AtomicFileSink: FileSink {
         if !finished { unlink(path) }
     }
 
-    /// Flushes the file to disk and renames it to its destination.
+    /// Flushes the file to disk and moves it to its destination.
     ///
-    /// - Throws: ``FileError`` when the data cannot be flushed or the rename fails; the
+    /// - Parameter replacingExisting: When `false`, fails with `EEXIST` rather than replace a
+    ///   file already at the destination (the move is a hard link then, which cannot clobber).
+    /// - Throws: ``FileError`` when the data cannot be flushed or the move fails; the
     ///   temporary file is removed then.
-    public func commit() throws(FileError) {
+    public func commit(replacingExisting: Bool = true) throws(FileError) {
         guard !finished else { return }
         finished = true
         guard fsync(descriptor) == 0 || errno == EINVAL else {
             let code = errno
             unlink(path)
             throw FileError(operation: "write", path: destination, code: code)
+        }
+        if !replacingExisting {
+            let linked = link(path, destination) == 0
+            let code = errno
+            unlink(path)
+            guard linked else { throw FileError(operation: "create", path: destination, code: code) }
+            return
         }
         guard rename(path, destination) == 0 else {
             let code = errno

@@ -59,14 +59,7 @@ struct ArchiveScanner {
                 guard entry.size <= UInt64(ClaimsToken.maximumSize) else {
                     throw ClaimsError.tokenTooLarge(size: Int(clamping: entry.size), limit: ClaimsToken.maximumSize)
                 }
-                var bytes = [UInt8](repeating: 0, count: Int(entry.size))
-                var filled = 0
-                while filled < bytes.count {
-                    filled += try bytes.withUnsafeMutableBytes {
-                        try tar.readContent(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]))
-                    }
-                }
-                let verified = try ClaimsToken(verifying: bytes, policy: policy)
+                let verified = try ClaimsToken(verifying: try Self.readWhole(entry, from: tar), policy: policy)
                 // Fail early on what was read before the claims arrived.
                 try Self.checkClaimed(binaries: binaries, world: world, metadata: verified.claims.metadata)
                 token = verified
@@ -110,6 +103,20 @@ struct ArchiveScanner {
             throw ProviderArchiveError.targetNotFound(missing, available: binaries.keys.sorted())
         }
         return Result(token: token, binaries: binaries, world: world, isCompressed: isCompressed)
+    }
+
+    /// The whole content of a small entry; the caller has checked its size.
+    static func readWhole(_ entry: TarEntry, from tar: TarReader) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Int(entry.size))
+        var filled = 0
+        while filled < bytes.count {
+            let count = try bytes.withUnsafeMutableBytes {
+                try tar.readContent(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]))
+            }
+            guard count > 0 else { throw TarError.truncated }
+            filled += count
+        }
+        return bytes
     }
 
     private static func checkClaimed(binaries: [Target: Entry], world: Entry?, metadata: ProviderMetadata) throws {

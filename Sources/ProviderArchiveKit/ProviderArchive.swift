@@ -1,3 +1,6 @@
+/// Reports progress of long work: bytes done so far, and bytes to do in all.
+public typealias ProgressHandler = (_ completed: UInt64, _ total: UInt64) -> Void
+
 /// A wasmCloud provider archive: a provider's metadata and one native binary per target,
 /// signed into claims.jwt when written (PAR-FORMAT).
 ///
@@ -233,8 +236,29 @@ extension ProviderArchive {
     public static func extract(
         _ target: Target, fromArchiveAt path: String, to destination: String, policy: VerificationPolicy = .default
     ) throws(ProviderArchiveError) -> VerifiedArchive {
+        let source: FileSource
         do {
-            let source = try FileSource(path: path)
+            source = try FileSource(path: path)
+        } catch {
+            throw .file(error)
+        }
+        return try extract(target, from: source, to: destination, policy: policy)
+    }
+
+    /// Verifies an archive read from a byte stream and writes one target's binary to a file
+    /// (mode 0755), streaming. The file appears only once everything verified.
+    ///
+    /// - Parameters:
+    ///   - target: The target to extract.
+    ///   - source: The archive's bytes, read once.
+    ///   - destination: Where to write the binary.
+    ///   - policy: Trusted issuers, expiry and the validation time.
+    /// - Returns: What verification found.
+    /// - Throws: ``ProviderArchiveError`` naming the first check that failed.
+    public static func extract(
+        _ target: Target, from source: any ByteSource, to destination: String, policy: VerificationPolicy = .default
+    ) throws(ProviderArchiveError) -> VerifiedArchive {
+        do {
             let output = try AtomicFileSink(destination: destination, mode: 0o755)
             var scanner = ArchiveScanner(policy: policy) { name in
                 name == .binary(target) ? .sink(output) : .discard
@@ -264,18 +288,21 @@ extension ProviderArchive {
     ///   - compression: Plain tar or gzip.
     ///   - expires: Seconds since 1970 after which the claims are refused; `nil` for never.
     ///   - notBefore: Seconds since 1970 before which the claims are refused; `nil` for now.
+    ///   - progress: Called as binary bytes are hashed and packed, with bytes done and bytes in all.
     /// - Returns: The path written.
     /// - Throws: ``ProviderArchiveError``; the destination is untouched on failure.
     @discardableResult
     public mutating func write(
         to path: String, issuer: NKeyPair, subject: NKeyPair, compression: ArchiveCompression = .none,
-        expires: UInt64? = nil, notBefore: UInt64? = nil
+        expires: UInt64? = nil, notBefore: UInt64? = nil, progress: ProgressHandler? = nil
     ) throws(ProviderArchiveError) -> String {
         var destination = path
         if case .gzip = compression, !destination.hasSuffix(".gz") { destination += ".gz" }
         do {
             let output = try AtomicFileSink(destination: destination, mode: 0o644)
-            try write(to: output, issuer: issuer, subject: subject, compression: compression, expires: expires, notBefore: notBefore)
+            try write(
+                to: output, issuer: issuer, subject: subject, compression: compression, expires: expires,
+                notBefore: notBefore, progress: progress)
             try output.commit()
         } catch {
             throw .wrapping(error)
@@ -295,10 +322,11 @@ extension ProviderArchive {
     ///   - compression: Plain tar or gzip.
     ///   - expires: Seconds since 1970 after which the claims are refused; `nil` for never.
     ///   - notBefore: Seconds since 1970 before which the claims are refused; `nil` for now.
+    ///   - progress: Called as binary bytes are hashed and packed, with bytes done and bytes in all.
     /// - Throws: ``ProviderArchiveError``.
     public mutating func write(
         to sink: any ByteSink, issuer: NKeyPair, subject: NKeyPair, compression: ArchiveCompression = .none,
-        expires: UInt64? = nil, notBefore: UInt64? = nil
+        expires: UInt64? = nil, notBefore: UInt64? = nil, progress: ProgressHandler? = nil
     ) throws(ProviderArchiveError) {
         guard !libraries.isEmpty else { throw .noTargets }
         guard subject.role == .service else {
@@ -309,14 +337,32 @@ extension ProviderArchive {
             var hashes: [Target: SHA256Hash] = [:]
             var identities: [Target: FileIdentity] = [:]
             for (target, library) in libraries {
+                if case .file(let path) = library { identities[target] = try FileSource(path: path).identity() }
+            }
+            // Files are read twice (hash, then pack); bytes in memory are packed once.
+            var done: UInt64 = 0
+            let total = libraries.reduce(identities.values.reduce(0) { $0 + $1.size }) { sum, entry in
+                switch entry.value {
+                case .bytes(let bytes): sum + UInt64(bytes.count)
+                case .file: sum + (identities[entry.key]?.size ?? 0)
+                }
+            }
+            let advance = { (count: Int) in
+                done += UInt64(count)
+                progress?(done, total)
+            }
+            for (target, library) in libraries {
                 switch library {
                 case .bytes(let bytes):
                     hashes[target] = StreamingHash.hash(bytes)
                 case .file(let path):
                     let source = try FileSource(path: path)
-                    identities[target] = try source.identity()
+                    guard try source.identity() == identities[target] else { throw ProviderArchiveError.fileChanged(path) }
                     var hash = StreamingHash()
-                    try Self.copy(from: source) { hash.update($0) }
+                    try Self.copy(from: source) {
+                        hash.update($0)
+                        advance($0.count)
+                    }
                     hashes[target] = hash.finalize()
                 }
             }
@@ -338,6 +384,7 @@ extension ProviderArchive {
                 switch libraries[target] {
                 case .bytes(let bytes)?:
                     try tar.addFile(name: target.entryName, contents: bytes, mode: 0o755)
+                    advance(bytes.count)
                 case .file(let path)?:
                     let source = try FileSource(path: path)
                     guard let identity = identities[target], try source.identity() == identity else {
@@ -345,7 +392,10 @@ extension ProviderArchive {
                     }
                     try tar.beginFile(name: target.entryName, size: identity.size, mode: 0o755)
                     do {
-                        try Self.copy(from: source) { try tar.writeContent($0) }
+                        try Self.copy(from: source) {
+                            try tar.writeContent($0)
+                            advance($0.count)
+                        }
                     } catch TarError.sizeMismatch {
                         throw ProviderArchiveError.fileChanged(path)
                     }

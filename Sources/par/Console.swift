@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import ProviderArchiveKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failure the user can act on, said in one line.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Where a command's words go: results to stdout, notes, progress and errors to stderr.
+struct Console {
+    let format: OutputFormat
+
+    /// Progress only for people watching a terminal, never in JSON mode.
+    var showsProgress: Bool { format == .text && isatty(STDERR_FILENO) == 1 }
+
+    func print(_ line: String) {
+        Swift.print(line)
+    }
+
+    func printJSON(_ value: JSONValue) {
+        Swift.print(value.serialized)
+    }
+
+    func note(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Runs a command body; any error becomes one line on stderr and exit code 1.
+    func run(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            note("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    /// A progress line on stderr, redrawn at most ten times a second.
+    func progress(_ label: String) -> Progress {
+        Progress(label: label, enabled: showsProgress)
+    }
+}
+
+/// A one-line progress display: `label  45% (45.0 of 100.0 MB)`.
+final class Progress {
+    private let label: String
+    private let enabled: Bool
+    private var lastDraw = Date.distantPast
+    private var drawn = false
+
+    init(label: String, enabled: Bool) {
+        self.label = label
+        self.enabled = enabled
+    }
+
+    func update(_ completed: UInt64, of total: UInt64) {
+        guard enabled, total > 0 else { return }
+        let now = Date()
+        guard completed == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
+        lastDraw = now
+        drawn = true
+        let percent = Int(Double(completed) * 100 / Double(total))
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(label) \(percent)% (\(formatBytes(completed)) of \(formatBytes(total)))".utf8))
+    }
+
+    func finish() {
+        guard drawn else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        drawn = false
+    }
+}
+
+/// A source that reports how many bytes have been read from it.
+final class CountingSource: ByteSource {
+    private let source: any ByteSource
+    private var count: UInt64 = 0
+    private let report: (UInt64) -> Void
+
+    init(_ source: any ByteSource, report: @escaping (UInt64) -> Void) {
+        self.source = source
+        self.report = report
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let read = try source.read(into: buffer)
+        count += UInt64(read)
+        report(count)
+        return read
+    }
+}
+
+/// Opens an archive file for reading, with progress on a terminal for large ones.
+func openArchive(_ path: String, console: Console, label: String) throws -> (source: any ByteSource, progress: Progress) {
+    let file = try FileSource(path: path)
+    let progress = console.progress(label)
+    let total = file.size ?? 0
+    return (CountingSource(file) { progress.update($0, of: total) }, progress)
+}
+
+/// Sizes for people: `512 B`, `3.4 KB`, `12.0 MB`, `1.1 GB`.
+func formatBytes(_ count: UInt64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var value = Double(count)
+    var unit = 0
+    while value >= 1000, unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// A time relative to now, in words: `in 3 days`, `2 hours ago`.
+func relativeTime(_ unixSeconds: UInt64, now: Date = Date()) -> String {
+    let delta = Double(unixSeconds) - now.timeIntervalSince1970
+    let magnitude = abs(delta)
+    let (amount, unit): (Int, String) =
+        switch magnitude {
+        case ..<60: (Int(magnitude), "second")
+        case ..<3600: (Int(magnitude / 60), "minute")
+        case ..<86400: (Int(magnitude / 3600), "hour")
+        case ..<(86400 * 365): (Int(magnitude / 86400), "day")
+        default: (Int(magnitude / (86400 * 365)), "year")
+        }
+    let phrase = "\(amount) \(unit)\(amount == 1 ? "" : "s")"
+    return delta >= 0 ? "in \(phrase)" : "\(phrase) ago"
+}
+
+/// A target from a user's `--arch`/`--target`, or the native one for `native` or nothing.
+func parseTarget(_ value: String?) throws -> Target {
+    guard let value, value != "native" else { return .native }
+    do {
+        return try Target(value)
+    } catch {
+        throw CLIError("\(error)")
+    }
+}
+
+/// The name of a file without its folder and its `.gz` and `.par` extensions.
+func archiveStem(_ path: String) -> String {
+    var name = URL(fileURLWithPath: path).lastPathComponent
+    for suffix in [".gz", ".par"] where name.hasSuffix(suffix) && name.count > suffix.count {
+        name.removeLast(suffix.count)
+    }
+    return name
+}
+
+/// Checks that the folder a file will be written to exists.
+func checkDestinationFolder(_ path: String, flag: String) throws {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw CLIError("the folder \(folder) does not exist: create it first, or choose another \(flag)")
+    }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import ProviderArchiveKit
+
+/// `par create`: pack binaries into a new signed archive, as `wash par create` does.
+struct CreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a provider archive from one or more binaries.",
+        discussion: """
+            Repeat --binary (with an --arch each) to add several targets at once. Keys default to \
+            $USER_account.nk and BINARY_service.nk in the key directory, generated when missing.
+            """
+    )
+
+    @Option(name: .shortAndLong, help: "The provider's name.")
+    var name: String
+
+    @Option(name: .shortAndLong, help: "The provider's vendor.")
+    var vendor: String
+
+    @Option(name: .customLong("version"), help: "The provider's version, such as 0.1.0.")
+    var providerVersion: String?
+
+    @Option(name: .shortAndLong, help: "The provider's revision, a whole number.")
+    var revision: Int32?
+
+    @Option(name: [.customShort("j"), .long], help: "A JSON schema file for the provider's configuration.")
+    var schema: String?
+
+    @Option(name: .long, help: "A WIT world encoded as a WebAssembly component, stored as world.wasm.")
+    var witWorld: String?
+
+    @Option(name: .shortAndLong, help: "A provider binary; repeat for several targets.")
+    var binary: [String] = []
+
+    @Option(name: .shortAndLong, help: "The target of each --binary, as ARCH-OS (default: this machine's).")
+    var arch: [String] = []
+
+    @Option(help: "Where to write the archive (default: ./BINARY.par, .gz added with --compress).")
+    var destination: String?
+
+    @Flag(help: "Compress the archive with gzip.")
+    var compress = false
+
+    @OptionGroup(title: "Keys")
+    var keys: KeyOptions
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let console = Console(format: output.format)
+        try console.run {
+            let targets = try pairBinariesWithTargets()
+            var archive = ProviderArchive(name: name, vendor: vendor, revision: revision, version: providerVersion)
+            for (path, target) in targets {
+                do {
+                    try archive.addLibrary(contentsOf: path, for: target)
+                } catch {
+                    throw CLIError("--binary: \(error)")
+                }
+            }
+            if let schema { archive.configSchema = try readSchema(schema) }
+            if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world") }
+
+            let stem = URL(fileURLWithPath: targets[0].path).deletingPathExtension().lastPathComponent
+            let path = destination ?? "./\(stem).par"
+            try checkDestinationFolder(path, flag: "--destination")
+            let issuer = try keys.resolve(keys.issuerValue, flag: "--issuer", role: .account, name: KeyOptions.userName, console: console)
+            let subject = try keys.resolve(keys.subjectValue, flag: "--subject", role: .service, name: stem, console: console)
+
+            let progress = console.progress("packing")
+            let written = try archive.write(
+                to: path, issuer: issuer, subject: subject, compression: compress ? .gzip(.best) : .none,
+                progress: { progress.update($0, of: $1) })
+            progress.finish()
+            switch console.format {
+            case .text:
+                console.print("Successfully created \(written)")
+            case .json:
+                console.printJSON(.object([
+                    ("file", .string(written)),
+                    ("issuer", .string(issuer.publicKey.encoded)),
+                    ("service", .string(subject.publicKey.encoded)),
+                    ("targets", .strings(archive.targets.map(\.name))),
+                ]))
+            }
+        }
+    }
+
+    /// Each --binary with its --arch; a lone binary may omit --arch (native).
+    private func pairBinariesWithTargets() throws -> [(path: String, target: Target)] {
+        guard !binary.isEmpty else { throw CLIError("no --binary given: name the provider executable to pack") }
+        if arch.isEmpty {
+            guard binary.count == 1 else {
+                throw CLIError("\(binary.count) binaries but no --arch: give an --arch ARCH-OS for each --binary")
+            }
+            return [(binary[0], .native)]
+        }
+        guard arch.count == binary.count else {
+            throw CLIError("\(binary.count) --binary but \(arch.count) --arch: give one --arch for each --binary, in the same order")
+        }
+        let pairs = try zip(binary, arch).map { ($0, try parseTarget($1)) }
+        let targets = pairs.map(\.1)
+        if let duplicate = targets.first(where: { target in targets.filter { $0 == target }.count > 1 }) {
+            throw CLIError("the target \(duplicate) is given twice: each --arch must be different")
+        }
+        return pairs
+    }
+}
+
+/// A JSON file's value, or an error naming the file.
+func readSchema(_ path: String) throws -> JSONValue {
+    let bytes = try readFile(path, flag: "--schema")
+    do {
+        return try JSONValue(parsing: bytes)
+    } catch {
+        throw CLIError("the schema \(path) is not valid JSON (\(error)): give a JSON schema file")
+    }
+}
+
+/// A whole (small) file, or an error naming the flag it came from.
+func readFile(_ path: String, flag: String) throws -> [UInt8] {
+    do {
+        let source = try FileSource(path: path)
+        guard let bytes = try source.readAll(limit: 256 << 20) else { throw CLIError("\(flag) \(path) is larger than 256 MB") }
+        return bytes
+    } catch let error as FileError {
+        throw CLIError("\(flag): \(error)")
+    }
+}

@@ -1,0 +1,35 @@
+import ProviderArchiveKit
+
+extension JSONValue {
+    static func integer(_ value: some BinaryInteger) -> JSONValue { .number(String(value)) }
+    static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    static func optional(_ value: (some BinaryInteger)?) -> JSONValue {
+        guard let value else { return .null }
+        return .integer(value)
+    }
+    static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
+}
+
+/// The keys `wash inspect -o json` prints, from claims: name, issuer, service, vendor,
+/// version, revision, targets, and schema when there is one.
+func washSummary(_ claims: ProviderClaims) -> [(key: String, value: JSONValue)] {
+    let metadata = claims.metadata
+    var members: [(key: String, value: JSONValue)] = [
+        ("name", .optional(metadata.name)),
+        ("issuer", .string(claims.issuer.encoded)),
+        ("service", .string(claims.subject.encoded)),
+        ("vendor", .string(metadata.vendor)),
+        ("version", .optional(metadata.version)),
+        ("revision", .optional(metadata.revision)),
+        ("targets", .strings(metadata.targetHashes.keys.sorted().map(\.name))),
+    ]
+    if let schema = metadata.configSchema { members.append(("schema", schema)) }
+    return members
+}
+
+/// Each entry's size and hash, as verification found them.
+func entryDetails(_ report: VerifiedArchive) -> JSONValue {
+    .object(report.targets.sorted { $0.key < $1.key }.map { target, info in
+        (target.name, .object([("size", .integer(info.size)), ("sha256", .string(info.hash.hex))]))
+    })
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import ProviderArchiveKit
+
+/// The signing keys of `create` and `insert`, resolved as wash resolves them.
+struct KeyOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The account seed that signs the archive, or a file holding it (env WASH_ISSUER_KEY).")
+    var issuer: String?
+
+    @Option(name: .shortAndLong, help: "The provider's service seed, or a file holding it (env WASH_SUBJECT_KEY).")
+    var subject: String?
+
+    @Option(name: .shortAndLong, help: "The key directory (env WASH_KEYS; default ~/.wash/keys).")
+    var directory: String?
+
+    @Flag(help: "Fail instead of generating keys that are missing from the key directory.")
+    var disableKeygen = false
+
+    var keyDirectory: KeyDirectory {
+        directory.map(KeyDirectory.init(path:)) ?? KeyDirectory.standard()
+    }
+
+    var issuerValue: String? { issuer ?? ProcessInfo.processInfo.environment["WASH_ISSUER_KEY"] }
+    var subjectValue: String? { subject ?? ProcessInfo.processInfo.environment["WASH_SUBJECT_KEY"] }
+
+    /// The name wash gives the issuer's key file: `$USER`.
+    static var userName: String {
+        let name = ProcessInfo.processInfo.environment["USER"] ?? ""
+        return name.isEmpty ? "user" : name
+    }
+
+    /// A key given as a seed or a path, or else the one saved under `name` in the key
+    /// directory, generated there when missing unless `--disable-keygen`.
+    func resolve(_ value: String?, flag: String, role: NKeyRole, name: String, console: Console) throws -> NKeyPair {
+        if let value { return try Self.parse(value, flag: flag, role: role) }
+        let keys = keyDirectory
+        if let pair = try keys.load(name: name, role: role) { return pair }
+        let file = keys.filePath(name: name, role: role)
+        guard !disableKeygen else {
+            throw CLIError("no \(role) key: \(file) does not exist and --disable-keygen is set; pass \(flag) SEED|PATH")
+        }
+        let pair = NKeyPair.generate(role: role)
+        try keys.save(pair, name: name)
+        console.note("No keypair found in \"\(file)\". We generated one and placed it there. To use other keys, pass \(flag).")
+        return pair
+    }
+
+    /// A seed, or the path of a file holding one.
+    static func parse(_ value: String, flag: String, role: NKeyRole) throws -> NKeyPair {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: value, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue else { throw CLIError("\(flag) \(value) is a directory: give a seed or a key file") }
+            return try KeyDirectory.readSeed(at: value, role: role)
+        }
+        if value.contains("/") || value.hasSuffix(".nk") {
+            throw CLIError("\(flag): the key file \(value) does not exist; check the path, or give the seed itself")
+        }
+        do {
+            return try NKeyPair(seed: value, role: role)
+        } catch {
+            throw CLIError("\(flag) is not a usable \(role) seed: \(error)")
+        }
+    }
+}

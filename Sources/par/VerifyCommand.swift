@@ -1,0 +1,64 @@
+import ArgumentParser
+import ProviderArchiveKit
+
+/// `par verify`: exit 0 when an archive is valid, 1 with the reason when not.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify an archive: signature, issuer, every hash, every claimed target, expiry.",
+        discussion: "Exits 0 when valid; 1 with one line on stderr saying what failed."
+    )
+
+    @Argument(help: "The archive to verify.")
+    var archive: String
+
+    @Option(name: .customLong("issuer"), help: "An account public key to trust; repeat for several. Default: any.")
+    var issuers: [String] = []
+
+    @Option(name: .customLong("target"), help: "A target that must be present (ARCH-OS or native); repeat for several.")
+    var targets: [String] = []
+
+    @Flag(help: "Accept claims that have expired or are not valid yet.")
+    var allowExpired = false
+
+    @OptionGroup var output: OutputOptions
+
+    func run() throws {
+        let console = Console(format: output.format)
+        try console.run {
+            let trusted = try issuers.map { value in
+                do {
+                    return try NKeyPublicKey(value, role: .account)
+                } catch {
+                    throw CLIError("--issuer \(value) is not an account public key: \(error)")
+                }
+            }
+            let required = try targets.map(parseTarget)
+            let policy = VerificationPolicy(trustedIssuers: trusted.isEmpty ? nil : Set(trusted), allowsExpired: allowExpired)
+            let (source, progress) = try openArchive(archive, console: console, label: "verifying")
+            let report: VerifiedArchive
+            do throws(ProviderArchiveError) {
+                report = try ProviderArchive.verify(from: source, requiredTargets: required, policy: policy)
+                progress.finish()
+            } catch {
+                progress.finish()
+                if console.format == .json {
+                    console.printJSON(.object([("file", .string(archive)), ("valid", .bool(false)), ("error", .string(error.description))]))
+                }
+                throw CLIError("\(archive): \(error)")
+            }
+            let claims = report.claims
+            switch console.format {
+            case .text:
+                let name = claims.metadata.name ?? "Unnamed Provider"
+                let version = claims.metadata.version.map { " \($0)" } ?? ""
+                console.print("\(archive): valid (\(name)\(version), signed by \(claims.issuer), targets: \(report.targets.keys.sorted().map(\.name).joined(separator: ", ")))")
+            case .json:
+                var members: [(key: String, value: JSONValue)] = [("file", .string(archive)), ("valid", .bool(true))]
+                members += washSummary(claims)
+                members.append(("target_details", entryDetails(report)))
+                console.printJSON(.object(members))
+            }
+        }
+    }
+}
