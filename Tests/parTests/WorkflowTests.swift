@@ -159,3 +159,25 @@ func umaskValue() -> Int {
     umask(old)
     return Int(old)
 }
+
+/// Progress goes to a terminal only, never into pipes or JSON.
+@Suite struct ProgressTests {
+    @Test func progressShowsOnATerminalOnly() throws {
+        let work = try Workspace()
+        try work.write(pattern(3_000_000), to: "big")
+        #expect(try work.par(["create", "-n", "p", "-v", "v", "-b", "big", "--compress"]).status == 0)
+
+        let piped = try work.par(["verify", "big.par.gz"])
+        #expect(piped.status == 0)
+        #expect(piped.error.isEmpty)
+
+        // `script` gives the command a pseudo-terminal, as a person's shell would.
+        let onTerminal = try ExternalTools.run(["script", "-qec", "\(parExecutable) verify big.par.gz", "/dev/null"], directory: work.directory)
+        #expect(onTerminal.status == 0)
+        #expect(onTerminal.output.contains("verifying 100%"))
+        #expect(onTerminal.output.contains("big.par.gz: valid"))
+        let json = try ExternalTools.run(["script", "-qec", "\(parExecutable) verify big.par.gz -o json", "/dev/null"], directory: work.directory)
+        #expect(!json.output.contains("verifying"))
+        #expect(json.output.contains(#""valid":true"#))
+    }
+}
