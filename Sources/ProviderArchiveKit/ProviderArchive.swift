@@ -126,12 +126,7 @@ extension ProviderArchive {
     public static func load(
         path: String, selection: TargetSelection = .all, policy: VerificationPolicy = .default
     ) throws(ProviderArchiveError) -> ProviderArchive {
-        let source: FileSource
-        do {
-            source = try FileSource(path: path)
-        } catch {
-            throw .file(error)
-        }
+        let source = try openArchiveFile(path)
         return try load(from: source, selection: selection, policy: policy)
     }
 
@@ -197,12 +192,7 @@ extension ProviderArchive {
     public static func verify(
         path: String, requiredTargets: [Target] = [], policy: VerificationPolicy = .default
     ) throws(ProviderArchiveError) -> VerifiedArchive {
-        let source: FileSource
-        do {
-            source = try FileSource(path: path)
-        } catch {
-            throw .file(error)
-        }
+        let source = try openArchiveFile(path)
         return try verify(from: source, requiredTargets: requiredTargets, policy: policy)
     }
 
@@ -236,12 +226,7 @@ extension ProviderArchive {
     public static func extract(
         _ target: Target, fromArchiveAt path: String, to destination: String, policy: VerificationPolicy = .default
     ) throws(ProviderArchiveError) -> VerifiedArchive {
-        let source: FileSource
-        do {
-            source = try FileSource(path: path)
-        } catch {
-            throw .file(error)
-        }
+        let source = try openArchiveFile(path)
         return try extract(target, from: source, to: destination, policy: policy)
     }
 
@@ -271,6 +256,15 @@ extension ProviderArchive {
         } catch {
             throw .wrapping(error)
         }
+    }
+}
+
+/// Opens an archive file, with the archive layer's error.
+private func openArchiveFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
+    do {
+        return try FileSource(path: path)
+    } catch {
+        throw .file(error)
     }
 }
 

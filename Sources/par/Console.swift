@@ -164,3 +164,15 @@ func checkDestinationFolder(_ path: String, flag: String) throws {
         throw CLIError("the folder \(folder) does not exist: create it first, or choose another \(flag)")
     }
 }
+
+/// The `--issuer` public keys to trust, or `nil` (any issuer) when none are given.
+func parseTrustedIssuers(_ values: [String]) throws -> Set<NKeyPublicKey>? {
+    guard !values.isEmpty else { return nil }
+    return Set(try values.map { value in
+        do {
+            return try NKeyPublicKey(value, role: .account)
+        } catch {
+            throw CLIError("--issuer \(value) is not an account public key: \(error)")
+        }
+    })
+}

@@ -54,11 +54,7 @@ struct CreateCommand: ParsableCommand {
             let targets = try pairBinariesWithTargets()
             var archive = ProviderArchive(name: name, vendor: vendor, revision: revision, version: providerVersion)
             for (path, target) in targets {
-                do {
-                    try archive.addLibrary(contentsOf: path, for: target)
-                } catch {
-                    throw CLIError("--binary: \(error)")
-                }
+                try archive.addBinary(path, for: target)
             }
             if let schema { archive.configSchema = try readSchema(schema) }
             if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world") }
@@ -106,6 +102,17 @@ struct CreateCommand: ParsableCommand {
             throw CLIError("the target \(duplicate) is given twice: each --arch must be different")
         }
         return pairs
+    }
+}
+
+extension ProviderArchive {
+    /// Adds a `--binary` file, with an error naming the flag.
+    mutating func addBinary(_ path: String, for target: Target) throws {
+        do {
+            try addLibrary(contentsOf: path, for: target)
+        } catch {
+            throw CLIError("--binary: \(error)")
+        }
     }
 }
 

@@ -35,16 +35,10 @@ struct ExtractCommand: ParsableCommand {
         let console = Console(format: format)
         try console.run {
             let target = try parseTarget(target)
-            let trusted = try issuers.map { value in
-                do {
-                    return try NKeyPublicKey(value, role: .account)
-                } catch {
-                    throw CLIError("--issuer \(value) is not an account public key: \(error)")
-                }
-            }
+            let trusted = try parseTrustedIssuers(issuers)
             let destination = output ?? "./\(archiveStem(archive))-\(target.name)"
             try checkDestinationFolder(destination, flag: "--output")
-            let policy = VerificationPolicy(trustedIssuers: trusted.isEmpty ? nil : Set(trusted), allowsExpired: allowExpired)
+            let policy = VerificationPolicy(trustedIssuers: trusted, allowsExpired: allowExpired)
             let (source, progress) = try openArchive(archive, console: console, label: "extracting")
             defer { progress.finish() }
             let report = try ProviderArchive.extract(target, from: source, to: destination, policy: policy)

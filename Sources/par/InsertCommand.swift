@@ -36,11 +36,7 @@ struct InsertCommand: ParsableCommand {
             var loaded = try ProviderArchive.load(path: archive, policy: VerificationPolicy(allowsExpired: true))
             guard let claims = loaded.claims else { throw CLIError("\(archive) has no claims") }
             let wasCompressed = try GzipReader.isGzip(FileSource(path: archive).readFully(count: 2))
-            do {
-                try loaded.addLibrary(contentsOf: binary, for: target)
-            } catch {
-                throw CLIError("--binary: \(error)")
-            }
+            try loaded.addBinary(binary, for: target)
 
             let directory = keys.keyDirectory
             // The subject first: when it cannot be found, fail before generating any key.

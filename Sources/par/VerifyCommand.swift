@@ -26,15 +26,9 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let console = Console(format: output.format)
         try console.run {
-            let trusted = try issuers.map { value in
-                do {
-                    return try NKeyPublicKey(value, role: .account)
-                } catch {
-                    throw CLIError("--issuer \(value) is not an account public key: \(error)")
-                }
-            }
+            let trusted = try parseTrustedIssuers(issuers)
             let required = try targets.map(parseTarget)
-            let policy = VerificationPolicy(trustedIssuers: trusted.isEmpty ? nil : Set(trusted), allowsExpired: allowExpired)
+            let policy = VerificationPolicy(trustedIssuers: trusted, allowsExpired: allowExpired)
             let (source, progress) = try openArchive(archive, console: console, label: "verifying")
             let report: VerifiedArchive
             do throws(ProviderArchiveError) {

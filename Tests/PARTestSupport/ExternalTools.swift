@@ -26,12 +26,16 @@ public enum ExternalTools {
     /// The independent checker's path.
     public static var parcheck: String { sharedDirectory.appendingPathComponent("conformance/parcheck.py").path }
 
-    /// Runs a program found on PATH, with optional standard input.
+    /// Runs a program found on PATH (or at `executable`), with optional standard input.
     @discardableResult
-    public static func run(_ arguments: [String], input: [UInt8]? = nil, directory: String? = nil) throws -> ToolResult {
+    public static func run(
+        _ arguments: [String], input: [UInt8]? = nil, directory: String? = nil, executable: String = "/usr/bin/env",
+        environment: [String: String]? = nil
+    ) throws -> ToolResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let output = Pipe()
         let error = Pipe()

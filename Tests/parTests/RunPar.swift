@@ -47,36 +47,14 @@ struct Workspace {
 
     /// Runs `par` here with WASH_KEYS pointing at this workspace's key folder.
     func par(_ arguments: [String], environment: [String: String] = [:]) throws -> ParResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: parExecutable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env["WASH_KEYS"] = keys
         env["USER"] = "tester"
         env["WASH_ISSUER_KEY"] = nil
         env["WASH_SUBJECT_KEY"] = nil
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        nonisolated(unsafe) var errorData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errorData = error.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return ParResult(
-            status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self))
+        let result = try ExternalTools.run(arguments, directory: directory, executable: parExecutable, environment: env)
+        return ParResult(status: result.status, output: result.output, error: result.error)
     }
 }
 
