@@ -1,7 +1,23 @@
-/// Compresses what is written to it as one gzip member into a ``ByteSink``.
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Compresses what is written to it into one gzip member, on all cores, into a ``ByteSink``.
 ///
-/// Call ``finish()`` once everything is written: it writes the gzip trailer. The header has
-/// mtime 0 and no file name, so the same input gives the same bytes.
+/// Input is cut into blocks compressed in parallel, each primed with the 32 KiB before it
+/// and ended on a byte boundary (as pigz does), so the result is one ordinary gzip stream
+/// that any reader accepts and is within a fraction of a percent of serial zlib's size.
+/// Memory: a few blocks of input and output per core, whatever the stream's length.
+///
+/// Call ``finish()`` once everything is written: it writes the last block and the gzip
+/// trailer. The header has mtime 0 and no file name, so the same input gives the same bytes
+/// for a given level, whatever the number of cores.
 public final class GzipWriter: ByteSink {
     /// A compression level, 1 (fastest) to 9 (smallest).
     public struct Level: Sendable, Equatable {
@@ -14,7 +30,7 @@ public final class GzipWriter: ByteSink {
             self.value = Int32(min(max(value, 1), 9))
         }
 
-        /// zlib's speed/size balance (6).
+        /// zlib's speed/size balance (6): within half a percent of level 9 on executables, twice as fast.
         public static let `default` = Level(6)
         /// The smallest output (9), as the reference writes.
         public static let best = Level(9)
@@ -22,24 +38,48 @@ public final class GzipWriter: ByteSink {
         public static let fastest = Level(1)
     }
 
+    /// Input per block. Blocks are independent units of work for the cores.
+    static let blockSize = 1 << 20
+
     private let sink: any ByteSink
-    private let deflater: ZlibStream
+    private let deflaters: [BlockDeflater]
+    private let blocksPerBatch: Int
+    /// The previous 32 KiB of input, then a batch of blocks.
+    private let input: UnsafeMutableRawBufferPointer
+    private var inputFill: Int
+    private var hasHistory = false
     private let output: UnsafeMutableRawBufferPointer
+    private let outputCapacity: Int
+    private var crc: UInt32 = 0
+    private var totalSize: UInt64 = 0
+    private var headerWritten = false
     private var finished = false
+
+    private static let windowSize = BlockDeflater.windowSize
 
     /// Creates a writer.
     ///
     /// - Parameters:
     ///   - sink: Where the compressed stream goes.
     ///   - level: The compression level.
+    ///   - parallelism: How many cores to use; all active ones by default.
     /// - Throws: ``GzipError/zlibFailure(code:message:)`` when zlib cannot start.
-    public init(_ sink: any ByteSink, level: Level = .default) throws(GzipError) {
+    public init(_ sink: any ByteSink, level: Level = .default, parallelism: Int? = nil) throws(GzipError) {
+        let workers = max(1, min(parallelism ?? sysconf(Int32(_SC_NPROCESSORS_ONLN)), 64))
         self.sink = sink
-        self.deflater = try ZlibStream.gzipDeflater(level: level.value)
-        self.output = .allocate(byteCount: 256 * 1024, alignment: 16)
+        var deflaters: [BlockDeflater] = []
+        for _ in 0..<workers { deflaters.append(try BlockDeflater(level: level.value)) }
+        self.deflaters = deflaters
+        // Two blocks per core keep every core busy until the batch's end.
+        blocksPerBatch = workers == 1 ? 1 : workers * 2
+        input = .allocate(byteCount: Self.windowSize + blocksPerBatch * Self.blockSize, alignment: 64)
+        inputFill = Self.windowSize
+        outputCapacity = BlockDeflater.outputCapacity(forInput: Self.blockSize)
+        output = .allocate(byteCount: blocksPerBatch * outputCapacity, alignment: 64)
     }
 
     deinit {
+        input.deallocate()
         output.deallocate()
     }
 
@@ -47,21 +87,134 @@ public final class GzipWriter: ByteSink {
         guard !finished else { throw GzipError.zlibFailure(code: -2, message: "write after finish") }
         var remaining = bytes
         while !remaining.isEmpty {
-            let (consumed, produced, _) = try deflater.deflate(remaining, into: output, finish: false)
-            if produced > 0 { try sink.write(UnsafeRawBufferPointer(rebasing: output[..<produced])) }
-            remaining = UnsafeRawBufferPointer(rebasing: remaining[consumed...])
+            let room = input.count - inputFill
+            let count = min(room, remaining.count)
+            UnsafeMutableRawBufferPointer(rebasing: input[inputFill..<inputFill + count])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: remaining[..<count]))
+            inputFill += count
+            remaining = UnsafeRawBufferPointer(rebasing: remaining[count...])
+            if inputFill == input.count { try compressBatch(final: false) }
         }
     }
 
-    /// Flushes the compressor and writes the gzip trailer. The sink is not closed.
+    /// Compresses what is left, then writes the gzip trailer. The sink is not closed.
     public func finish() throws {
         guard !finished else { return }
         finished = true
-        var done = false
-        while !done {
-            let result = try deflater.deflate(UnsafeRawBufferPointer(start: nil, count: 0), into: output, finish: true)
-            if result.produced > 0 { try sink.write(UnsafeRawBufferPointer(rebasing: output[..<result.produced])) }
-            done = result.done
+        try compressBatch(final: true)
+        var trailer = [UInt8]()
+        for shift in stride(from: 0, to: 32, by: 8) { trailer.append(UInt8(truncatingIfNeeded: crc >> UInt32(shift))) }
+        for shift in stride(from: 0, to: 32, by: 8) { trailer.append(UInt8(truncatingIfNeeded: totalSize >> UInt64(shift))) }
+        try sink.write(trailer)
+    }
+
+    private func compressBatch(final: Bool) throws {
+        if !headerWritten {
+            headerWritten = true
+            // Magic, deflate, no flags, mtime 0, no extra flags, OS unknown (255): the same
+            // bytes on every platform.
+            try sink.write([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 255])
+        }
+        let dataCount = inputFill - Self.windowSize
+        var blockCount = (dataCount + Self.blockSize - 1) / Self.blockSize
+        if final, blockCount == 0 { blockCount = 1 }  // an empty final block ends the stream
+        guard blockCount > 0 else { return }
+
+        // Each worker compresses blocks w, w + workers, ...; results land in per-block slots.
+        let job = BatchJob(
+            input: UnsafeRawBufferPointer(input), output: output, outputCapacity: outputCapacity,
+            dataCount: dataCount, blockCount: blockCount, workers: min(deflaters.count, blockCount),
+            hasHistory: hasHistory, final: final, deflaters: deflaters)
+        if job.workers == 1 {
+            job.run(worker: 0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: job.workers) { job.run(worker: $0) }
+        }
+        let slots = job
+
+        for block in 0..<blockCount {
+            if let failure = slots.failures[block] { throw failure }
+            crc = CRC32.combine(crc, slots.crcs[block], secondLength: slots.lengths[block])
+            totalSize += UInt64(slots.lengths[block])
+            try sink.write(UnsafeRawBufferPointer(rebasing: output[(block * outputCapacity)..<(block * outputCapacity + slots.produced[block])]))
+        }
+        // Keep the last 32 KiB as the next batch's dictionary.
+        if dataCount >= Self.windowSize {
+            UnsafeMutableRawBufferPointer(rebasing: self.input[0..<Self.windowSize])
+                .copyMemory(from: UnsafeRawBufferPointer(rebasing: self.input[(inputFill - Self.windowSize)..<inputFill]))
+            hasHistory = true
+        }
+        inputFill = Self.windowSize
+    }
+}
+
+/// One batch of blocks: what the workers read, and per-block results they write at
+/// distinct indices only (hence unchecked Sendable).
+private final class BatchJob: @unchecked Sendable {
+    let input: UnsafeRawBufferPointer
+    let output: UnsafeMutableRawBufferPointer
+    let outputCapacity: Int
+    let dataCount: Int
+    let blockCount: Int
+    let workers: Int
+    let hasHistory: Bool
+    let final: Bool
+    let deflaters: [BlockDeflater]
+    let produced: UnsafeMutableBufferPointer<Int>
+    let crcs: UnsafeMutableBufferPointer<UInt32>
+    let lengths: UnsafeMutableBufferPointer<Int>
+    let failures: UnsafeMutableBufferPointer<GzipError?>
+
+    init(
+        input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer, outputCapacity: Int, dataCount: Int,
+        blockCount: Int, workers: Int, hasHistory: Bool, final: Bool, deflaters: [BlockDeflater]
+    ) {
+        self.input = input
+        self.output = output
+        self.outputCapacity = outputCapacity
+        self.dataCount = dataCount
+        self.blockCount = blockCount
+        self.workers = workers
+        self.hasHistory = hasHistory
+        self.final = final
+        self.deflaters = deflaters
+        produced = .allocate(capacity: blockCount)
+        produced.initialize(repeating: 0)
+        crcs = .allocate(capacity: blockCount)
+        crcs.initialize(repeating: 0)
+        lengths = .allocate(capacity: blockCount)
+        lengths.initialize(repeating: 0)
+        failures = .allocate(capacity: blockCount)
+        failures.initialize(repeating: nil)
+    }
+
+    deinit {
+        produced.deallocate()
+        crcs.deallocate()
+        lengths.deallocate()
+        failures.deinitialize()
+        failures.deallocate()
+    }
+
+    func run(worker: Int) {
+        let window = BlockDeflater.windowSize
+        for block in stride(from: worker, to: blockCount, by: workers) {
+            let start = window + block * GzipWriter.blockSize
+            let end = min(start + GzipWriter.blockSize, window + dataCount)
+            let data = UnsafeRawBufferPointer(rebasing: input[start..<end])
+            let dictionary =
+                block > 0 || hasHistory
+                ? UnsafeRawBufferPointer(rebasing: input[(start - window)..<start])
+                : UnsafeRawBufferPointer(start: nil, count: 0)
+            let slot = UnsafeMutableRawBufferPointer(rebasing: output[(block * outputCapacity)..<((block + 1) * outputCapacity)])
+            do {
+                produced[block] = try deflaters[worker].compress(
+                    data, dictionary: dictionary, final: final && block == blockCount - 1, into: slot)
+                crcs[block] = CRC32.checksum(data)
+                lengths[block] = data.count
+            } catch {
+                failures[block] = error
+            }
         }
     }
 }

@@ -1,28 +1,19 @@
 internal import CPARZlib
 
 /// The one place zlib is called. Each stream owns its `z_stream` and ends it on deinit.
+///
+/// Reading goes through `ZlibStream` (a streaming gzip inflater); writing through
+/// `BlockDeflater` (raw deflate of blocks that `GzipWriter` frames and runs in parallel).
 final class ZlibStream {
-    enum Direction { case inflate, deflate }
-
     private let stream: UnsafeMutablePointer<z_stream>
-    private let direction: Direction
 
     /// Whether the current member has ended (inflate only).
     private(set) var memberEnded = false
 
     /// Starts an inflater that reads gzip (zlib's window bits 15 + 16).
     static func gzipInflater() throws(GzipError) -> ZlibStream {
-        let stream = ZlibStream(direction: .inflate)
+        let stream = ZlibStream()
         let status = CPARZlib_inflateInit2(stream.stream, 15 + 16)
-        guard status == Z_OK else { throw stream.failure(status) }
-        stream.initialized = true
-        return stream
-    }
-
-    /// Starts a deflater that writes gzip at `level` (1 fastest to 9 smallest).
-    static func gzipDeflater(level: Int32) throws(GzipError) -> ZlibStream {
-        let stream = ZlibStream(direction: .deflate)
-        let status = CPARZlib_deflateInit2(stream.stream, level, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY)
         guard status == Z_OK else { throw stream.failure(status) }
         stream.initialized = true
         return stream
@@ -30,19 +21,13 @@ final class ZlibStream {
 
     private var initialized = false
 
-    private init(direction: Direction) {
-        self.direction = direction
+    private init() {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
     }
 
     deinit {
-        if initialized {
-            switch direction {
-            case .inflate: inflateEnd(stream)
-            case .deflate: deflateEnd(stream)
-            }
-        }
+        if initialized { inflateEnd(stream) }
         stream.deinitialize(count: 1)
         stream.deallocate()
     }
@@ -55,19 +40,6 @@ final class ZlibStream {
     /// - Returns: Bytes consumed from `input` and bytes produced into `output`.
     func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(GzipError) -> (consumed: Int, produced: Int) {
         try run(input, output) { CPARZlib.inflate($0, Z_NO_FLUSH) }
-    }
-
-    /// Deflates from `input` into `output`; `finish` ends the member.
-    ///
-    /// - Returns: Bytes consumed, bytes produced, and whether the stream is complete.
-    func deflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, finish: Bool) throws(GzipError) -> (consumed: Int, produced: Int, done: Bool) {
-        var done = false
-        let (consumed, produced) = try run(input, output) { stream in
-            let status = CPARZlib.deflate(stream, finish ? Z_FINISH : Z_NO_FLUSH)
-            if status == Z_STREAM_END { done = true }
-            return status == Z_STREAM_END ? Z_OK : status
-        }
-        return (consumed, produced, done)
     }
 
     /// Starts a new gzip member after one has ended (concatenated gzip files are one stream).
@@ -113,5 +85,79 @@ final class ZlibStream {
         case Z_NEED_DICT: return .corrupt("a preset dictionary is required")
         default: return .zlibFailure(code: status, message: message)
         }
+    }
+}
+
+/// Raw deflate of one block at a time, for gzip written in parallel blocks (as pigz does):
+/// each block is primed with the 32 KiB before it, so the output is nearly as small as one
+/// serial stream, and ends on a byte boundary so blocks concatenate into one deflate stream.
+final class BlockDeflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+
+    /// The 32 KiB window deflate can refer back to.
+    static let windowSize = 32 * 1024
+
+    init(level: Int32) throws(GzipError) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        // Negative window bits: raw deflate, no header or trailer; we write the gzip framing.
+        let status = CPARZlib_deflateInit2(stream, level, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY)
+        guard status == Z_OK else {
+            stream.deinitialize(count: 1)
+            stream.deallocate()
+            throw .zlibFailure(code: status, message: "deflateInit2 failed")
+        }
+    }
+
+    deinit {
+        deflateEnd(stream)
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// The most bytes ``compress(_:dictionary:final:into:)`` can produce for `count` input bytes.
+    static func outputCapacity(forInput count: Int) -> Int {
+        // deflateBound covers Z_FINISH; a sync flush adds an empty stored block (5 bytes) and
+        // the flush itself up to a few more.
+        count + count / 1000 + 1024
+    }
+
+    /// Compresses one block into `output`, which must hold ``outputCapacity(forInput:)`` bytes.
+    ///
+    /// - Returns: The number of bytes written to `output`.
+    func compress(
+        _ input: UnsafeRawBufferPointer, dictionary: UnsafeRawBufferPointer, final: Bool,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(GzipError) -> Int {
+        var status = deflateReset(stream)
+        guard status == Z_OK else { throw .zlibFailure(code: status, message: "deflateReset failed") }
+        if let base = dictionary.baseAddress, dictionary.count > 0 {
+            status = deflateSetDictionary(stream, base.assumingMemoryBound(to: Bytef.self), UInt32(dictionary.count))
+            guard status == Z_OK else { throw .zlibFailure(code: status, message: "deflateSetDictionary failed") }
+        }
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = UInt32(input.count)
+        stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = UInt32(output.count)
+        status = deflate(stream, final ? Z_FINISH : Z_SYNC_FLUSH)
+        let produced = output.count - Int(stream.pointee.avail_out)
+        let complete = final ? status == Z_STREAM_END : (status == Z_OK && stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0)
+        stream.pointee.next_in = nil
+        stream.pointee.next_out = nil
+        guard complete else { throw .zlibFailure(code: status, message: "deflate did not finish a block") }
+        return produced
+    }
+}
+
+/// zlib's CRC-32 (the gzip trailer's checksum).
+enum CRC32 {
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        return UInt32(truncatingIfNeeded: crc32_z(0, base.assumingMemoryBound(to: Bytef.self), bytes.count))
+    }
+
+    /// The CRC of two pieces joined, from each piece's CRC and the second's length.
+    static func combine(_ first: UInt32, _ second: UInt32, secondLength: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: crc32_combine(uLong(first), uLong(second), off_t(secondLength)))
     }
 }

@@ -67,7 +67,7 @@ struct CreateCommand: ParsableCommand {
 
             let progress = console.progress("packing")
             let written = try archive.write(
-                to: path, issuer: issuer, subject: subject, compression: compress ? .gzip(.best) : .none,
+                to: path, issuer: issuer, subject: subject, compression: compress ? .gzip : .none,
                 progress: { progress.update($0, of: $1) })
             progress.finish()
             switch console.format {

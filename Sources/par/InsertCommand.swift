@@ -63,7 +63,7 @@ struct InsertCommand: ParsableCommand {
             let progress = console.progress("packing")
             let sink = try AtomicFileSink(destination: archive, mode: 0o644)
             try loaded.write(
-                to: sink, issuer: issuer, subject: subject, compression: wasCompressed ? .gzip(.best) : .none,
+                to: sink, issuer: issuer, subject: subject, compression: wasCompressed ? .gzip : .none,
                 progress: { progress.update($0, of: $1) })
             try sink.commit()
             progress.finish()

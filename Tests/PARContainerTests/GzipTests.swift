@@ -113,3 +113,63 @@ func gunzip(_ source: any ByteSource, chunk: Int = 10_000) throws -> [UInt8] {
         #expect(throws: FileError(operation: "open", path: "/tmp", code: 21)) { try FileSource(path: "/tmp") }
     }
 }
+
+@Suite struct ParallelGzipTests {
+    /// Real machine code: the test runner itself.
+    func machineCode(_ count: Int) throws -> [UInt8] {
+        let source = try FileSource(path: CommandLine.arguments[0])
+        return Array((try source.readAll(limit: .max) ?? []).prefix(count))
+    }
+
+    func compress(_ data: [UInt8], parallelism: Int, chunk: Int = 100_003, level: GzipWriter.Level = .default) throws -> [UInt8] {
+        let sink = MemorySink()
+        let writer = try GzipWriter(sink, level: level, parallelism: parallelism)
+        var offset = 0
+        while offset < data.count {
+            let end = min(offset + chunk, data.count)
+            try data[offset..<end].withUnsafeBytes { try writer.write($0) }
+            offset = end
+        }
+        try writer.finish()
+        return sink.bytes
+    }
+
+    @Test func theBytesDoNotDependOnTheNumberOfCores() throws {
+        let data = try machineCode(5_300_000)
+        let one = try compress(data, parallelism: 1)
+        #expect(try compress(data, parallelism: 2, chunk: 7) == one)
+        #expect(try compress(data, parallelism: 4, chunk: 1 << 20) == one)
+        #expect(try gunzip(MemorySource(one)) == data)
+    }
+
+    @Test func multiBlockStreamsAreOneGzipMemberThatGzipReads() throws {
+        let data = try machineCode(9_000_000)
+        let compressed = try compress(data, parallelism: 3)
+        let theirs = try ExternalTools.run(["gzip", "-dc"], input: compressed)
+        #expect(theirs.status == 0, "\(theirs.error)")
+        #expect(theirs.outputBytes == data)
+        let listed = try ExternalTools.run(["python3", "-c", "import gzip,sys; print(len(gzip.decompress(sys.stdin.buffer.read())))"], input: compressed)
+        #expect(listed.line == String(data.count))
+    }
+
+    @Test func sizeStaysWithinAPercentOfSerialGzip() throws {
+        let data = try machineCode(8_000_000)
+        let ours = try compress(data, parallelism: 2).count
+        let serial = try ExternalTools.run(["gzip", "-6", "-c"], input: data).outputBytes.count
+        #expect(Double(ours) <= Double(serial) * 1.01, "ours \(ours), gzip -6 \(serial)")
+        let best = try compress(data, parallelism: 2, level: .best).count
+        let serialBest = try ExternalTools.run(["gzip", "-9", "-c"], input: data).outputBytes.count
+        #expect(Double(best) <= Double(serialBest) * 1.01, "ours \(best), gzip -9 \(serialBest)")
+    }
+
+    @Test func exactBlockMultiplesAndEmptyInputEndCleanly() throws {
+        for size in [0, GzipWriter.blockSize, 4 * GzipWriter.blockSize, 4 * GzipWriter.blockSize + 1] {
+            let data = pattern(size, seed: 3)
+            for parallelism in [1, 2] {
+                let compressed = try compress(data, parallelism: parallelism, chunk: 65536)
+                #expect(try gunzip(MemorySource(compressed)) == data)
+                #expect(try ExternalTools.run(["gzip", "-dc"], input: compressed).outputBytes == data)
+            }
+        }
+    }
+}

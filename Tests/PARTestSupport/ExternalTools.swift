@@ -3,9 +3,13 @@ import Foundation
 /// The outcome of running another program.
 public struct ToolResult: Sendable {
     public let status: Int32
-    public let output: String
-    public let error: String
     public let outputBytes: [UInt8]
+    public let errorBytes: [UInt8]
+
+    /// Standard output as text. Computed on demand: decoding large binary output is slow.
+    public var output: String { String(decoding: outputBytes, as: UTF8.self) }
+    /// Standard error as text.
+    public var error: String { String(decoding: errorBytes, as: UTF8.self) }
 
     /// Standard output without surrounding white space: a program's one-line answer.
     public var line: String { output.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -44,29 +48,32 @@ public enum ExternalTools {
         process.standardError = error
         process.standardInput = input == nil ? FileHandle.nullDevice : inputPipe
         try process.run()
+        // Blocking pipe I/O runs on threads of its own: on Dispatch's shared pool it can starve
+        // behind other blocked work when tests run in parallel.
+        let finished = DispatchSemaphore(value: 0)
         if let input {
             let handle = inputPipe.fileHandleForWriting
-            DispatchQueue.global().async {
-                handle.write(Data(input))
+            Thread {
+                input.withUnsafeBytes { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        let written = write(handle.fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                        if written <= 0 { break }
+                        offset += written
+                    }
+                }
                 try? handle.close()
-            }
+            }.start()
         }
-        // Read both pipes concurrently so a chatty program cannot fill one and block.
         nonisolated(unsafe) var errorData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errorData = error.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        Thread {
+            errorData = Data(readToEnd(error.fileHandleForReading.fileDescriptor))
+            finished.signal()
+        }.start()
+        let outputData = Data(readToEnd(output.fileHandleForReading.fileDescriptor))
+        finished.wait()
         process.waitUntilExit()
-        return ToolResult(
-            status: process.terminationStatus,
-            output: String(decoding: outputData, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self),
-            outputBytes: Array(outputData))
+        return ToolResult(status: process.terminationStatus, outputBytes: Array(outputData), errorBytes: Array(errorData))
     }
 
     /// Runs `parcheck.py` with arguments; fails loudly if python3 or nkeys are missing.
@@ -85,6 +92,23 @@ public enum ExternalTools {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url.path
     }
+}
+
+/// Everything a pipe delivers until its writers close it (plain read(2): Foundation's
+/// readDataToEndOfFile is slow on large pipe output here).
+private func readToEnd(_ descriptor: Int32) -> [UInt8] {
+    // Reads straight into the result's spare capacity: slice appends crawl in debug builds.
+    var result = [UInt8](repeating: 0, count: 1 << 16)
+    var filled = 0
+    while true {
+        if filled == result.count { result += [UInt8](repeating: 0, count: result.count) }
+        let count = result.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, $0.count - filled) }
+        if count < 0, errno == EINTR { continue }
+        if count <= 0 { break }
+        filled += count
+    }
+    result.removeLast(result.count - filled)
+    return result
 }
 
 /// A tool the interop tests need is not installed.
