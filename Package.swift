@@ -60,6 +60,12 @@ let package = Package(
         ),
         // Helpers shared by the test targets: running other tools (parcheck.py, GNU tar, python3).
         .target(name: "PARTestSupport", path: "Tests/PARTestSupport"),
+        // Library-level throughput figures for scripts/benchmark.py.
+        .executableTarget(
+            name: "par-bench",
+            dependencies: ["ProviderArchiveKit", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/par-bench"
+        ),
         .testTarget(name: "PARNKeysTests", dependencies: ["PARNKeys", "PARTestSupport"]),
         .testTarget(name: "PARClaimsTests", dependencies: ["PARClaims", "PARNKeys"]),
         .testTarget(name: "PARContainerTests", dependencies: ["PARContainer", "PARTestSupport"]),

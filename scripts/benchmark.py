@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Times `par` against the standard tools on the same input, in one run.
+
+    scripts/benchmark.py            # the full run: 100 MB input, 1 GiB memory rows, 5 runs each
+    scripts/benchmark.py --quick    # CI: small input, one run, debug build; checks it all works
+
+Each row runs ours and the baseline alternately, takes the median wall time, and reads
+the peak RSS of our process (wait4). The input is real machine code: executables of the
+Swift toolchain (or /usr/bin), concatenated in name order, so it compresses about 2.5:1.
+"""
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = f"{platform.machine().replace('arm64', 'aarch64')}-{'macos' if sys.platform == 'darwin' else 'linux'}"
+
+
+def machine_code(size, path):
+    """Writes `size` bytes of concatenated executables to `path`, deterministically."""
+    swift = shutil.which("swift")
+    folders = [os.path.dirname(os.path.realpath(swift))] if swift else []
+    folders.append("/usr/bin")
+    written = 0
+    with open(path, "wb") as out:
+        for folder in folders:
+            for name in sorted(os.listdir(folder)):
+                file = os.path.join(folder, name)
+                if not os.path.isfile(file) or os.path.islink(file):
+                    continue
+                with open(file, "rb") as f:
+                    if f.read(4) != b"\x7fELF":
+                        continue
+                    f.seek(0)
+                    while written < size:
+                        block = f.read(min(1 << 20, size - written))
+                        if not block:
+                            break
+                        out.write(block)
+                        written += len(block)
+                if written >= size:
+                    return
+    if written < size:
+        sys.exit(f"benchmark: found only {written} bytes of executables")
+
+
+def repeat_file(source, size, path):
+    with open(source, "rb") as f:
+        data = f.read()
+    with open(path, "wb") as out:
+        written = 0
+        while written < size:
+            piece = data[: size - written]
+            out.write(piece)
+            written += len(piece)
+
+
+def run(command, cwd):
+    """Runs a command; returns (seconds, peak RSS in bytes of the process itself)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               shell=isinstance(command, str))
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    err = process.stderr.read().decode(errors="replace")
+    if process.returncode != 0:
+        sys.exit(f"benchmark: {command} failed ({process.returncode}): {err.strip()}")
+    rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return elapsed, rss
+
+
+def measure(ours, theirs, runs, cwd, before=None):
+    """Median times of both commands, run alternately, and our peak RSS."""
+    our_times, their_times, rss = [], [], 0
+    for _ in range(runs):
+        if before:
+            before()
+        seconds, peak = run(ours, cwd)
+        our_times.append(seconds)
+        rss = max(rss, peak)
+        if theirs is not None:
+            if before:
+                before()
+            their_times.append(run(theirs, cwd)[0])
+    return statistics.median(our_times), (statistics.median(their_times) if their_times else None), rss
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small input, one run, debug build (for CI)")
+    parser.add_argument("--runs", type=int, help="runs per row (default 5, quick 1)")
+    parser.add_argument("--configuration", choices=["debug", "release"], help="build (default release, quick debug)")
+    args = parser.parse_args()
+    runs = args.runs or (1 if args.quick else 5)
+    configuration = args.configuration or ("debug" if args.quick else "release")
+    size = 8_000_000 if args.quick else 100_000_000
+    big_size = 64 << 20 if args.quick else 1 << 30
+
+    for tool in ("tar", "gzip", "sha256sum", "openssl"):
+        if not shutil.which(tool):
+            sys.exit(f"benchmark: {tool} is needed")
+    for product in ("par", "par-bench"):
+        subprocess.run(["swift", "build", "-c", configuration, "--product", product], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+    bin_dir = subprocess.run(["swift", "build", "-c", configuration, "--show-bin-path"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+    par = os.path.join(bin_dir, "par")
+    bench = os.path.join(bin_dir, "par-bench")
+
+    work = tempfile.mkdtemp(prefix="par-bench-")
+    try:
+        binary = os.path.join(work, "provider")
+        machine_code(size, binary)
+        keys = os.path.join(work, "keys")
+        subprocess.run([par, "keys", "generate", "account", "--name", "bench", "-d", keys], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([par, "keys", "generate", "service", "--name", "bench", "-d", keys], check=True, stdout=subprocess.DEVNULL)
+        signing = ["-i", os.path.join(keys, "bench_account.nk"), "-s", os.path.join(keys, "bench_service.nk"), "-d", keys]
+        create = [par, "create", "-n", "bench", "-v", "bench", "-b", binary, "-a", TARGET] + signing
+
+        subprocess.run(create + ["--destination", "plain.par"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(create + ["--destination", "packed.par", "--compress"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+        # A tar with the binary under its archive name, for tar's own extraction.
+        entry = f"{TARGET}.bin"
+        os.link(binary, os.path.join(work, entry))
+
+        rows = []
+
+        def row(job, ours, theirs, target, unit_bytes=size, before=None):
+            ours_s, theirs_s, rss = measure(ours, theirs, runs, work, before)
+            rows.append((job, ours_s, theirs_s, rss, target, unit_bytes))
+
+        row("verify plain archive", [par, "verify", "plain.par"], ["sha256sum", binary], "<= 1.0")
+        row("verify gzip archive", [par, "verify", "packed.par.gz"], f"gzip -dc packed.par.gz | sha256sum", "<= 1.0")
+        os.makedirs(os.path.join(work, "tar-out"), exist_ok=True)
+        row("extract native target (gzip)", [par, "extract", "packed.par.gz", "-t", TARGET, "-o", "out.bin"],
+            ["tar", "-xzf", "packed.par.gz", "-C", "tar-out", entry], "<= 1.0")
+        row("create gzip archive", create + ["--destination", "new.par", "--compress"], f"gzip -9 -c {binary} > new.gz",
+            "time <= 0.3")
+        row("create plain archive", create + ["--destination", "new.par"], ["tar", "-cf", "new.tar", entry], "<= 1.5")
+        ours_size = os.path.getsize(os.path.join(work, "new.par.gz"))
+        gzip_size = os.path.getsize(os.path.join(work, "new.gz"))
+
+        big = os.path.join(work, "big")
+        repeat_file(binary, big_size, big)
+        big_create = [par, "create", "-n", "big", "-v", "bench", "-b", big, "-a", TARGET] + signing
+        row(f"create gzip, {big_size >> 20} MiB target", big_create + ["--destination", "big.par", "--compress"], None,
+            "RSS <= 64 MiB", big_size)
+        row(f"verify gzip, {big_size >> 20} MiB target", [par, "verify", "big.par.gz"], None, "RSS <= 64 MiB", big_size)
+        row(f"extract gzip, {big_size >> 20} MiB target", [par, "extract", "big.par.gz", "-t", TARGET, "-o", "big.out"],
+            None, "RSS <= 64 MiB", big_size)
+
+        library = subprocess.run([bench, binary, "--runs", str(max(1, min(runs, 3)))], check=True, capture_output=True,
+                                 text=True).stdout
+        openssl_s, _ = run(["openssl", "dgst", "-sha256", binary], work)
+
+        print(f"Machine: {cpu_model()}, {os.cpu_count()} cores, {memory_gib():.0f} GiB; build: {configuration}; "
+              f"input: {size / 1e6:.0f} MB of executables; median of {runs} run(s)")
+        print()
+        print("| job | ours | baseline | ours/theirs | target | ours MB/s | peak RSS (ours) |")
+        print("|---|---|---|---|---|---|---|")
+        for job, ours_s, theirs_s, rss, target, unit in rows:
+            ratio = f"{ours_s / theirs_s:.2f}" if theirs_s else "-"
+            theirs_text = f"{theirs_s:.3f} s" if theirs_s else "-"
+            print(f"| {job} | {ours_s:.3f} s | {theirs_text} | {ratio} | {target} | {unit / 1e6 / ours_s:.0f} | "
+                  f"{rss / (1 << 20):.1f} MiB |")
+        print(f"| gzip size, ours (level 6, all cores) / gzip -9 | {ours_size:,} B | {gzip_size:,} B | "
+              f"{ours_size / gzip_size:.4f} | size <= 1.01 | | |")
+        print()
+        print(f"Library (in process, no start-up): {library.strip()}")
+        print(f"openssl dgst -sha256 (with process start-up): {size / 1e6 / openssl_s:.0f} MB/s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_gib():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+    except (ValueError, OSError):
+        return 0
+
+
+if __name__ == "__main__":
+    main()
