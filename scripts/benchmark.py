@@ -51,18 +51,23 @@ def machine_code(size, path):
 
 
 def repeat_file(source, size, path):
-    with open(source, "rb") as f:
-        data = f.read()
+    # In chunks: the children's peak RSS (wait4) includes this process's at fork time, so
+    # this script must stay small.
     with open(path, "wb") as out:
         written = 0
         while written < size:
-            piece = data[: size - written]
-            out.write(piece)
-            written += len(piece)
+            with open(source, "rb") as f:
+                while written < size:
+                    piece = f.read(min(1 << 20, size - written))
+                    if not piece:
+                        break
+                    out.write(piece)
+                    written += len(piece)
 
 
 def run(command, cwd):
-    """Runs a command; returns (seconds, peak RSS in bytes of the process itself)."""
+    """Runs a command; returns (seconds, peak RSS in bytes). The RSS is the child's own peak,
+    or this script's at fork time if larger (Linux keeps it across exec): an upper bound."""
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                shell=isinstance(command, str))

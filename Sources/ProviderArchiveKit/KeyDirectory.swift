@@ -78,7 +78,7 @@ public struct KeyDirectory: Sendable {
         }
         guard !FileManager.default.fileExists(atPath: file) else { throw .alreadyExists(file) }
         do {
-            let sink = try AtomicFileSink(destination: file, mode: 0o600)
+            let sink = try AtomicFileSink(destination: file, mode: 0o600, syncsToDisk: true)
             try sink.write(Array(pair.seed.utf8))
             // Link, not rename: fails instead of replacing a file created meanwhile.
             try sink.commit(replacingExisting: false)
