@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "ProviderArchiveKit", targets: ["ProviderArchiveKit"]),
+        .library(name: "PARRegistry", targets: ["PARRegistry"]),
         .executable(name: "par", targets: ["par"]),
         .executable(name: "par-quickstart", targets: ["par-quickstart"]),
     ],
@@ -44,11 +45,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Beside layer 4: pushing and pulling archives through OCI registries (URLSession).
+        .target(
+            name: "PARRegistry",
+            dependencies: ["ProviderArchiveKit", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Layer 5: the `par` command-line tool. Holds no format logic: it parses, calls, prints.
         .executableTarget(
             name: "par",
             dependencies: [
-                "ProviderArchiveKit",
+                "ProviderArchiveKit", "PARRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +79,7 @@ let package = Package(
             name: "ProviderArchiveKitTests",
             dependencies: ["ProviderArchiveKit", "PARClaims", "PARNKeys", "PARContainer", "PARTestSupport"]
         ),
+        .testTarget(name: "PARRegistryTests", dependencies: ["PARRegistry", "ProviderArchiveKit", "PARTestSupport"]),
         .testTarget(
             name: "parTests",
             dependencies: [

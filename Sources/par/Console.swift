@@ -47,16 +47,30 @@ struct Console {
         }
     }
 
+    /// Runs an async command body; any error becomes one line on stderr and exit code 1.
+    func run(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            note("error: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
     /// A progress line on stderr, redrawn at most ten times a second.
     func progress(_ label: String) -> Progress {
         Progress(label: label, enabled: showsProgress)
     }
 }
 
-/// A one-line progress display: `label  45% (45.0 of 100.0 MB)`.
-final class Progress {
+/// A one-line progress display: `label  45% (45.0 of 100.0 MB)`. Updates may come from any
+/// thread (network transfers), so its state sits behind a lock.
+final class Progress: @unchecked Sendable {
     private let label: String
     private let enabled: Bool
+    private let lock = NSLock()
     private var lastDraw = Date.distantPast
     private var drawn = false
 
@@ -67,6 +81,8 @@ final class Progress {
 
     func update(_ completed: UInt64, of total: UInt64) {
         guard enabled, total > 0 else { return }
+        lock.lock()
+        defer { lock.unlock() }
         let now = Date()
         guard completed == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
         lastDraw = now
@@ -76,6 +92,8 @@ final class Progress {
     }
 
     func finish() {
+        lock.lock()
+        defer { lock.unlock() }
         guard drawn else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         drawn = false

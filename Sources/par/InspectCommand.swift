@@ -3,22 +3,27 @@ import Foundation
 import ProviderArchiveKit
 
 /// `par inspect`: show what an archive claims and whether it verified.
-struct InspectCommand: ParsableCommand {
+struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
         abstract: "Show an archive's claims and targets, and whether its signature and hashes verified.",
         discussion: "Exits 1 when the archive fails verification, after showing what it claims."
     )
 
-    @Argument(help: "The archive to inspect.")
+    @Argument(help: "The archive to inspect: a file, or a registry reference (REGISTRY/REPOSITORY:TAG).")
     var archive: String
+
+    @OptionGroup(title: "Registry (when ARCHIVE is a reference)")
+    var registry: RegistryOptions
 
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
+    func run() async throws {
         let console = Console(format: output.format)
-        try console.run {
-            let (source, progress) = try openArchive(archive, console: console, label: "verifying")
+        try await console.run {
+            let (file, cleanup) = try await localArchive(archive, registry: registry, console: console)
+            defer { cleanup() }
+            let (source, progress) = try openArchive(file, console: console, label: "verifying")
             let report: VerifiedArchive?
             let failure: ProviderArchiveError?
             do throws(ProviderArchiveError) {
@@ -30,7 +35,7 @@ struct InspectCommand: ParsableCommand {
                 failure = error
             }
             progress.finish()
-            let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(from: FileSource(path: archive))
+            let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(from: FileSource(path: file))
             switch console.format {
             case .text: printTable(claims, report: report, failure: failure, console: console)
             case .json: printJSON(claims, report: report, failure: failure, console: console)

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `par`: create, inspect, verify and extract wasmCloud provider archives.
 @main
-struct Par: ParsableCommand {
+struct Par: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "par",
         abstract: "Create, inspect, verify and extract wasmCloud provider archives (PAR).",
@@ -14,7 +14,7 @@ struct Par: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             CreateCommand.self, InsertCommand.self, InspectCommand.self, VerifyCommand.self,
-            ExtractCommand.self, KeysCommand.self,
+            ExtractCommand.self, KeysCommand.self, PushCommand.self, PullCommand.self,
         ]
     )
 }

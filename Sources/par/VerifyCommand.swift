@@ -2,15 +2,18 @@ import ArgumentParser
 import ProviderArchiveKit
 
 /// `par verify`: exit 0 when an archive is valid, 1 with the reason when not.
-struct VerifyCommand: ParsableCommand {
+struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Verify an archive: signature, issuer, every hash, every claimed target, expiry.",
         discussion: "Exits 0 when valid; 1 with one line on stderr saying what failed."
     )
 
-    @Argument(help: "The archive to verify.")
+    @Argument(help: "The archive to verify: a file, or a registry reference (REGISTRY/REPOSITORY:TAG).")
     var archive: String
+
+    @OptionGroup(title: "Registry (when ARCHIVE is a reference)")
+    var registry: RegistryOptions
 
     @Option(name: .customLong("issuer"), help: "An account public key to trust; repeat for several. Default: any.")
     var issuers: [String] = []
@@ -23,13 +26,15 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
+    func run() async throws {
         let console = Console(format: output.format)
-        try console.run {
+        try await console.run {
+            let (file, cleanup) = try await localArchive(archive, registry: registry, console: console)
+            defer { cleanup() }
             let trusted = try parseTrustedIssuers(issuers)
             let required = try targets.map(parseTarget)
             let policy = VerificationPolicy(trustedIssuers: trusted, allowsExpired: allowExpired)
-            let (source, progress) = try openArchive(archive, console: console, label: "verifying")
+            let (source, progress) = try openArchive(file, console: console, label: "verifying")
             let report: VerifiedArchive
             do throws(ProviderArchiveError) {
                 report = try ProviderArchive.verify(from: source, requiredTargets: required, policy: policy)

@@ -114,5 +114,6 @@ private func readToEnd(_ descriptor: Int32) -> [UInt8] {
 /// A tool the interop tests need is not installed.
 public struct ToolMissing: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
