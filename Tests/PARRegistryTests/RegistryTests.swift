@@ -225,3 +225,52 @@ import Testing
         #expect(RegistrySession.parseChallenge(#"Basic realm="x""#).scheme == "basic")
     }
 }
+
+/// The bearer token dance public registries use, against a small local token endpoint that
+/// fronts the real registry (Tests/Support/token-proxy.py).
+@Suite struct RegistryBearerTokenTests {
+    final class TokenProxy: @unchecked Sendable {
+        let address: String
+        private let process = Process()
+        private let lifeline = Pipe()
+
+        init(upstream: String) throws {
+            let output = Pipe()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "python3", ExternalTools.repositoryRoot.appendingPathComponent("Tests/Support/token-proxy.py").path,
+                upstream, "bob", "hunter2",
+            ]
+            process.standardInput = lifeline
+            process.standardOutput = output
+            try process.run()
+            let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            address = "127.0.0.1:" + line.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        deinit {
+            try? lifeline.fileHandleForWriting.close()
+        }
+    }
+
+    @Test func pushAndPullThroughABearerChallenge() async throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let proxy = try TokenProxy(upstream: registry.address)
+        let directory = try ExternalTools.temporaryDirectory()
+        let path = try makeArchive(in: directory)
+        let reference = try ImageReference("\(proxy.address)/providers/bearer:1.0.0")
+
+        #expect(await registryError { _ = try await ProviderRegistry(insecure: true).push(archiveAt: path, to: reference) }
+            == .unauthorized(registry: proxy.address, credentialsGiven: false))
+        let wrong = ProviderRegistry(insecure: true, credentials: RegistryCredentials(user: "bob", password: "wrong"))
+        #expect(await registryError { _ = try await wrong.push(archiveAt: path, to: reference) }
+            == .unauthorized(registry: proxy.address, credentialsGiven: true))
+
+        let client = ProviderRegistry(insecure: true, credentials: RegistryCredentials(user: "bob", password: "hunter2"))
+        let pushed = try await client.push(archiveAt: path, to: reference)
+        #expect(pushed.uploadedBlobs == 2)
+        let pulled = try await client.pull(reference, to: .path(directory + "/bearer.par.gz"))
+        #expect(pulled.manifestDigest == pushed.manifestDigest)
+        #expect(try read(pulled.path) == read(path))
+    }
+}

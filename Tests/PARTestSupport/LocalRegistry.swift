@@ -1,5 +1,4 @@
 import Foundation
-import PARTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -8,14 +7,14 @@ import Glibc
 /// A real CNCF distribution registry (Debian's docker-registry) on a free loopback port,
 /// optionally behind htpasswd basic auth. One of each is started per test process and shared;
 /// each stops when the test process ends (a shell watches our end of a pipe, then kills it).
-final class LocalRegistry: @unchecked Sendable {
-    let address: String
-    let directory: String
+public final class LocalRegistry: @unchecked Sendable {
+    public let address: String
+    public let directory: String
     private let process: Process
     private let lifeline = Pipe()
 
-    static let anonymous = Result { try LocalRegistry() }
-    static let withPassword = Result { try LocalRegistry(user: "alice", password: "s3cret") }
+    public static let anonymous = Result { try LocalRegistry() }
+    public static let withPassword = Result { try LocalRegistry(user: "alice", password: "s3cret") }
 
     init(user: String? = nil, password: String? = nil) throws {
         guard let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].first(where: FileManager.default.isExecutableFile)
@@ -67,7 +66,7 @@ final class LocalRegistry: @unchecked Sendable {
 
 
     /// A port the system just gave out as free.
-    static func freePort() throws -> UInt16 {
+    public static func freePort() throws -> UInt16 {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(socket) }
         var address = sockaddr_in()

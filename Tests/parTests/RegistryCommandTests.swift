@@ -1,0 +1,86 @@
+import Foundation
+import PARTestSupport
+import ProviderArchiveKit
+import Testing
+
+/// `par push` and `par pull` as a user runs them, against a real registry on loopback.
+@Suite struct RegistryCommandTests {
+    @Test func pushPullInspectAndVerifyByReference() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let work = try Workspace()
+        try work.write(pattern(300_000), to: "provider")
+        #expect(try work.par(["create", "-n", "Pushed", "-v", "v", "--version", "1.2.3", "-b", "provider", "--compress"]).status == 0)
+        let reference = "\(registry.address)/providers/cli:1.2.3"
+
+        let pushed = try work.par(["push", reference, "provider.par.gz", "--insecure", "-o", "json", "--annotation", "team=edge"])
+        #expect(pushed.status == 0, "\(pushed.error)")
+        let json = try JSONValue(parsing: Array(pushed.output.utf8))
+        #expect(json["tag"] == .string("1.2.3"))
+        guard case .string(let digest)? = json["digest"] else {
+            Issue.record("no digest in \(pushed.output)")
+            return
+        }
+
+        let pulled = try work.par(["pull", reference, "--insecure", "--digest", digest])
+        #expect(pulled.status == 0, "\(pulled.error)")
+        #expect(try work.read("cli.par.gz") == work.read("provider.par.gz"))
+        let check = try ExternalTools.runParcheck(["verify", work.path("cli.par.gz"), "--name", "Pushed", "--ver", "1.2.3"])
+        #expect(check.status == 0, "\(check.output)")
+
+        #expect(try work.par(["verify", reference, "--insecure"]).output.contains("valid"))
+        #expect(try work.par(["inspect", reference, "--insecure"]).output.contains("Pushed - Provider Archive"))
+
+        expectFailure(try work.par(["push", "\(registry.address)/providers/cli:latest", "provider.par.gz", "--insecure"]), saying: "--allow-latest")
+        expectFailure(try work.par(["pull", "\(registry.address)/providers/cli:9.9.9", "--insecure"]), saying: "not found")
+        expectFailure(try work.par(["pull", reference, "--insecure", "--digest", String(repeating: "0", count: 64)]), saying: "digest")
+        expectFailure(try work.par(["pull", reference]), saying: "--insecure")
+        expectFailure(try work.par(["push", "not a reference", "provider.par.gz"]), saying: "not a registry reference")
+    }
+
+    @Test func wrongCredentialsAreRefused() throws {
+        let registry = try LocalRegistry.withPassword.get()
+        let work = try Workspace()
+        try work.write(pattern(1000), to: "provider")
+        #expect(try work.par(["create", "-n", "p", "-v", "v", "-b", "provider"]).status == 0)
+        let reference = "\(registry.address)/providers/cli-auth:1.0.0"
+        expectFailure(try work.par(["push", reference, "provider.par", "--insecure"]), saying: "requires credentials")
+        expectFailure(try work.par(["push", reference, "provider.par", "--insecure", "-u", "alice", "-p", "bad"]), saying: "refused the credentials")
+        let pushed = try work.par(["push", reference, "provider.par", "--insecure"], environment: ["WASH_REG_USER": "alice", "WASH_REG_PASSWORD": "s3cret"])
+        #expect(pushed.status == 0, "\(pushed.error)")
+    }
+
+    /// Memory does not grow with the archive: pushing and pulling 50 MB costs no more than 10 MB
+    /// does, give or take allocator noise (holding the archive would add 40 MB).
+    @Test func largeTransfersKeepMemoryBounded() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let work = try Workspace()
+        var peaks: [Int: (push: Int, pull: Int)] = [:]
+        for size in [10_000_000, 50_000_000] {
+            // Machine-code-like content that does not compress away.
+            let binary = try Array(Data(contentsOf: URL(fileURLWithPath: CommandLine.arguments[0])).prefix(size / 2))
+            try work.write(binary + binary.reversed(), to: "big-\(size)")
+            #expect(try work.par(["create", "-n", "big", "-v", "v", "-b", "big-\(size)", "--destination", "big-\(size).par"]).status == 0)
+            let reference = "\(registry.address)/providers/big:\(size)"
+            let push = try peakRSS(of: [parExecutable, "push", reference, work.path("big-\(size).par"), "--insecure"], in: work)
+            let pull = try peakRSS(of: [parExecutable, "pull", reference, "--insecure", "--destination", work.path("pulled-\(size).par")], in: work)
+            #expect(try work.read("pulled-\(size).par") == work.read("big-\(size).par"))
+            peaks[size] = (push, pull)
+        }
+        let small = try #require(peaks[10_000_000])
+        let large = try #require(peaks[50_000_000])
+        #expect(large.push < small.push + 20 << 20, "push peak RSS: \(small.push >> 20) MiB for 10 MB, \(large.push >> 20) MiB for 50 MB")
+        #expect(large.pull < small.pull + 20 << 20, "pull peak RSS: \(small.pull >> 20) MiB for 10 MB, \(large.pull >> 20) MiB for 50 MB")
+        #expect(large.push < 128 << 20 && large.pull < 128 << 20)
+    }
+
+    /// Peak RSS of a command, through a small Python parent (wait4).
+    func peakRSS(of command: [String], in work: Workspace) throws -> Int {
+        let script = "import os,subprocess,sys\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n_,s,r=os.wait4(p.pid,0)\nprint(os.waitstatus_to_exitcode(s), r.ru_maxrss*1024)"
+        var environment = ProcessInfo.processInfo.environment
+        environment["WASH_KEYS"] = work.keys
+        let result = try ExternalTools.run(["python3", "-c", script] + command, directory: work.directory, environment: environment)
+        let fields = result.line.split(separator: " ")
+        #expect(fields.first == "0", "\(command): \(result.error)")
+        return Int(fields.last ?? "") ?? .max
+    }
+}
