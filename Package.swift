@@ -48,7 +48,7 @@ let package = Package(
         // Beside layer 4: pushing and pulling archives through OCI registries (URLSession).
         .target(
             name: "PARRegistry",
-            dependencies: ["ProviderArchiveKit", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["ProviderArchiveKit"]
         ),
         // Layer 5: the `par` command-line tool. Holds no format logic: it parses, calls, prints.
         .executableTarget(

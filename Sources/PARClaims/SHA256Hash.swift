@@ -42,6 +42,9 @@ public struct SHA256Hash: Hashable, Sendable, CustomStringConvertible {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// The digest as 64 lowercase hex characters, as OCI registries write digests.
+    public var lowercaseHex: String { hex.lowercased() }
+
     public var description: String { hex }
 
     private static func nibble(_ character: UInt8) -> UInt8? {

@@ -90,7 +90,7 @@ public struct ProviderRegistry: Sendable {
             throw .invalidArchive(error)
         }
         let (layerDigest, layerSize) = try Self.digest(ofFileAt: path)
-        let configDigest = "sha256:" + (StreamingDigest.hex(config))
+        let configDigest = "sha256:" + StreamingHash.hash(config).lowercaseHex
         let session = try RegistrySession(registry: reference.registry, insecure: insecure, credentials: credentials)
         let scope = "repository:\(reference.repository):pull,push"
         try await session.authenticate(scope: scope)
@@ -111,7 +111,7 @@ public struct ProviderRegistry: Sendable {
             configDigest: configDigest, configSize: config.count, layerDigest: layerDigest, layerSize: layerSize,
             annotations: annotations)
         let manifestBytes = Data(manifest.serialized.utf8)
-        let manifestDigest = "sha256:" + StreamingDigest.hex(Array(manifestBytes))
+        let manifestDigest = "sha256:" + StreamingHash.hash(Array(manifestBytes)).lowercaseHex
         let response = try await session.send(
             "PUT", session.url("/v2/\(reference.repository)/manifests/\(tag)"),
             headers: ["Content-Type": Self.manifestMediaType], body: .data(manifestBytes), scope: scope)
@@ -160,7 +160,7 @@ public struct ProviderRegistry: Sendable {
         guard response.body.count <= RegistrySession.maximumAnswerSize else {
             throw .unexpectedResponse(status: 200, request: "GET manifest", detail: "a manifest of \(response.body.count) bytes")
         }
-        let manifestDigest = "sha256:" + StreamingDigest.hex(Array(response.body))
+        let manifestDigest = "sha256:" + StreamingHash.hash(Array(response.body)).lowercaseHex
         for pinned in [reference.digest, expectedDigest.map { $0.hasPrefix("sha256:") ? $0 : "sha256:" + $0 }] {
             if let pinned, pinned.lowercased() != manifestDigest {
                 throw .digestMismatch(what: "manifest", expected: pinned, actual: manifestDigest)
@@ -334,7 +334,7 @@ public struct ProviderRegistry: Sendable {
     static func digest(ofFileAt path: String) throws(RegistryError) -> (String, UInt64) {
         do {
             let source = try FileSource(path: path)
-            var digest = StreamingDigest()
+            var digest = StreamingHash()
             var size: UInt64 = 0
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
             defer { buffer.deallocate() }
@@ -344,7 +344,7 @@ public struct ProviderRegistry: Sendable {
                 digest.update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 size += UInt64(count)
             }
-            return ("sha256:" + digest.finalizeHex(), size)
+            return ("sha256:" + digest.finalize().lowercaseHex, size)
         } catch let error as FileError {
             throw .file(error)
         } catch {
