@@ -84,12 +84,20 @@ public struct ProviderRegistry: Sendable {
     ) async throws(RegistryError) -> PushResult {
         let tag = reference.tag ?? "latest"
         guard allowLatest || (reference.tag != nil && tag != "latest") else { throw .latestRefused(reference.description) }
+        // One read of the file both verifies the archive and computes the layer's digest.
+        let (layerDigest, layerSize): (String, UInt64)
         do {
-            _ = try ProviderArchive.verify(path: path, policy: VerificationPolicy(allowsExpired: false))
-        } catch {
+            let digesting = DigestingSource(try FileSource(path: path))
+            _ = try ProviderArchive.verify(from: digesting, policy: VerificationPolicy(allowsExpired: false))
+            try digesting.drain()
+            (layerDigest, layerSize) = (digesting.digest, digesting.count)
+        } catch let error as ProviderArchiveError {
             throw .invalidArchive(error)
+        } catch let error as FileError {
+            throw .file(error)
+        } catch {
+            throw .invalidArchive(.stream(String(describing: error)))
         }
-        let (layerDigest, layerSize) = try Self.digest(ofFileAt: path)
         let configDigest = "sha256:" + StreamingHash.hash(config).lowercaseHex
         let session = try RegistrySession(registry: reference.registry, insecure: insecure, credentials: credentials)
         let scope = "repository:\(reference.repository):pull,push"
@@ -184,28 +192,44 @@ public struct ProviderRegistry: Sendable {
             throw Self.failure(blob, request: "GET blob", notFound: "the archive layer \(layerDigest)")
         }
         defer { try? FileManager.default.removeItem(at: downloaded) }
-        let (actual, _) = try Self.digest(ofFileAt: downloaded.path)
-        guard actual == layerDigest else { throw .digestMismatch(what: "archive layer", expected: layerDigest, actual: actual) }
 
+        // One read checks the layer digest, verifies the archive and copies it to a temporary
+        // file, renamed into place only when both checks passed.
+        let output: AtomicFileSink
+        let digesting: DigestingSource
         do {
-            // Verify and copy in one pass, into a temporary file renamed only when all checked.
-            let source = try FileSource(path: downloaded.path)
             var magic = [UInt8](repeating: 0, count: 2)
             _ = try magic.withUnsafeMutableBytes { try FileSource(path: downloaded.path).readFully(into: $0) }
-            let destination = destination.path(compressed: GzipReader.isGzip(magic))
-            let output = try AtomicFileSink(destination: destination, mode: 0o644)
-            let copying = TeeSource(source, into: output)
-            let verified = try ProviderArchive.verify(from: copying, policy: policy)
-            try copying.drain()
-            try output.commit()
-            return PullResult(manifestDigest: manifestDigest, layerDigest: layerDigest, path: destination, archive: verified)
-        } catch let error as ProviderArchiveError {
-            throw .invalidArchive(error)
+            output = try AtomicFileSink(destination: destination.path(compressed: GzipReader.isGzip(magic)), mode: 0o644)
+            digesting = DigestingSource(try FileSource(path: downloaded.path), copyingTo: output)
         } catch let error as FileError {
             throw .file(error)
         } catch {
-            throw .invalidArchive(.stream(String(describing: error)))
+            throw .file(FileError(operation: "read", path: downloaded.path, code: 5))
         }
+        var verified: VerifiedArchive?
+        var failure: RegistryError?
+        do {
+            verified = try ProviderArchive.verify(from: digesting, policy: policy)
+        } catch {
+            failure = .invalidArchive(error)
+        }
+        do {
+            try digesting.drain()
+        } catch {
+            failure = failure ?? .file(FileError(operation: "write", path: output.destination, code: 5))
+        }
+        // A layer that is not what the manifest names is the first thing to report.
+        guard digesting.digest == layerDigest else {
+            throw .digestMismatch(what: "archive layer", expected: layerDigest, actual: digesting.digest)
+        }
+        guard let verified, failure == nil else { throw failure ?? .invalidArchive(.missingClaims) }
+        do {
+            try output.commit()
+        } catch {
+            throw .file(error)
+        }
+        return PullResult(manifestDigest: manifestDigest, layerDigest: layerDigest, path: output.destination, archive: verified)
     }
 
     /// The tags of a repository.
@@ -331,27 +355,6 @@ public struct ProviderRegistry: Sendable {
         }
     }
 
-    static func digest(ofFileAt path: String) throws(RegistryError) -> (String, UInt64) {
-        do {
-            let source = try FileSource(path: path)
-            var digest = StreamingHash()
-            var size: UInt64 = 0
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
-            while true {
-                let count = try source.read(into: buffer)
-                if count == 0 { break }
-                digest.update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                size += UInt64(count)
-            }
-            return ("sha256:" + digest.finalize().lowercaseHex, size)
-        } catch let error as FileError {
-            throw .file(error)
-        } catch {
-            throw .file(FileError(operation: "read", path: path, code: 5))
-        }
-    }
-
     static func failure(_ response: HTTPResponse, request: String, notFound: String) -> RegistryError {
         if response.status == 404 { return .notFound(notFound) }
         let detail = String(decoding: response.body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -374,26 +377,38 @@ public enum PullDestination: Sendable, Equatable {
     }
 }
 
-/// A source that copies what is read from it into a sink: verify and write in one pass.
-final class TeeSource: ByteSource {
+/// A source that computes the registry digest (`sha256:` + hex) and size of what is read
+/// through it, and optionally copies it into a sink: verify, digest and write in one pass.
+final class DigestingSource: ByteSource {
     private let source: any ByteSource
-    private let sink: any ByteSink
+    private let sink: (any ByteSink)?
+    private var hash = StreamingHash()
+    private(set) var count: UInt64 = 0
 
-    init(_ source: any ByteSource, into sink: any ByteSink) {
+    init(_ source: any ByteSource, copyingTo sink: (any ByteSink)? = nil) {
         self.source = source
         self.sink = sink
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = try source.read(into: buffer)
-        if count > 0 { try sink.write(UnsafeRawBufferPointer(rebasing: buffer[..<count])) }
-        return count
+        let read = try source.read(into: buffer)
+        if read > 0 {
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<read])
+            hash.update(bytes)
+            try sink?.write(bytes)
+            count += UInt64(read)
+        }
+        return read
     }
 
-    /// Copies whatever the reader left unread (trailing zeros after the tar end).
+    /// Reads whatever the consumer left unread (trailing zeros after the tar end, or the rest
+    /// after a failed check), so the digest covers the whole stream.
     func drain() throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while try read(into: buffer) > 0 {}
     }
+
+    /// The digest of everything read so far.
+    var digest: String { "sha256:" + hash.finalize().lowercaseHex }
 }
