@@ -312,11 +312,12 @@ public struct ProviderRegistry: Sendable {
                 throw .file(error)
             }
             var offset: UInt64 = 0
+            // One buffer, reused for every chunk and sent as is: no per-chunk allocation or copy.
+            var chunk = Data(count: chunkSize)
             while offset < size {
-                // Read straight into the Data that is sent: no second copy of the chunk.
-                var chunk = Data(count: chunkSize)
                 let count: Int
                 do {
+                    chunk.count = chunkSize
                     count = try chunk.withUnsafeMutableBytes { try source.readFully(into: $0) }
                     chunk.count = count
                 } catch {
