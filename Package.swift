@@ -22,6 +22,8 @@ let package = Package(
             name: "CPARZlib",
             linkerSettings: [.linkedLibrary("z")]
         ),
+        // Removes temporary files on SIGINT/SIGTERM/SIGHUP: a signal handler's state must be C atomics.
+        .target(name: "CPARSignals"),
         // Layer 1: nkeys encoding, Ed25519 key pairs and signatures.
         .target(
             name: "PARNKeys",
@@ -35,7 +37,7 @@ let package = Package(
         // Layer 3: streaming tar and gzip over plain byte streams.
         .target(
             name: "PARContainer",
-            dependencies: ["CPARZlib"]
+            dependencies: ["CPARZlib", "CPARSignals"]
         ),
         // Layer 4: the provider archive API, verification on every load.
         .target(
@@ -92,7 +94,7 @@ let package = Package(
 )
 
 for target in package.targets where target.type != .system {
-    guard target.name != "CPARZlib" else { continue }
+    guard !target.name.hasPrefix("C") else { continue }
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
         .enableUpcomingFeature("MemberImportVisibility"),

@@ -2,8 +2,11 @@ import PARNKeys
 
 /// What can be wrong with a claims token (claims.jwt) or a value that goes into one.
 public enum ClaimsError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The token is larger than ``ClaimsToken/maximumSize``.
+    /// The token is larger than ``ClaimsToken/maximumSize``, read or about to be written.
     case tokenTooLarge(size: Int, limit: Int)
+    /// The claims nest JSON arrays and objects deeper than ``JSONValue/maximumDepth``, read
+    /// or about to be written.
+    case nestedTooDeeply(limit: Int)
     /// The token is not three dot-separated segments.
     case malformedToken(segments: Int)
     /// A segment (0 header, 1 claims, 2 signature) is not unpadded base64url.
@@ -34,7 +37,9 @@ public enum ClaimsError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .tokenTooLarge(let size, let limit):
-            "claims.jwt is \(size) bytes, more than the \(limit) bytes allowed: this is not a provider's claims token"
+            "claims.jwt is \(size) bytes, more than the \(limit) a reader accepts: keep the config schema well under 1 MiB"
+        case .nestedTooDeeply(let limit):
+            "claims.jwt nests JSON more than \(limit) levels deep, more than a reader accepts: keep the config schema shallower"
         case .malformedToken(let segments):
             "claims.jwt has \(segments) segment\(segments == 1 ? "" : "s") where a JWT has 3 (header.claims.signature): the file is damaged"
         case .invalidBase64(let segment):

@@ -35,10 +35,17 @@ public struct ClaimsToken: Equatable, Sendable {
         guard claims.issuer == issuer.publicKey else {
             throw .issuerKeyMismatch(claimed: claims.issuer, signer: issuer.publicKey)
         }
-        let signingInput = Base64URL.encode(Array(Self.header.utf8)) + "." + Base64URL.encode(Array(claims.json.serialized.utf8))
+        let json = claims.json
+        // Measured before serializing, which recurses: a value built in code may nest deeply.
+        guard json.depth <= JSONValue.maximumDepth else { throw .nestedTooDeeply(limit: JSONValue.maximumDepth) }
+        let signingInput = Base64URL.encode(Array(Self.header.utf8)) + "." + Base64URL.encode(Array(json.serialized.utf8))
         let signature = issuer.sign(Array(signingInput.utf8))
+        let encoded = signingInput + "." + Base64URL.encode(signature)
+        // Never sign what a reader refuses: decode the token as every load will, with the
+        // same limits and errors (size, nesting, number literals built in code, ...).
+        _ = try Self.parse(Array(encoded.utf8))
         self.claims = claims
-        self.encoded = signingInput + "." + Base64URL.encode(signature)
+        self.encoded = encoded
     }
 
     /// Decodes a token and checks it: its shape, header, claim types, that the issuer is an

@@ -1,7 +1,5 @@
 /// A strict, bounded JSON parser over UTF-8 bytes, for claims and config schemas we did not write.
 struct JSONParser {
-    /// How deeply arrays and objects may nest before the input is refused.
-    static let maximumDepth = 64
 
     private let bytes: [UInt8]
     private var position = 0
@@ -53,7 +51,7 @@ struct JSONParser {
 
     private mutating func enterContainer() throws(ClaimsError) {
         depth += 1
-        guard depth <= Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth) levels") }
+        guard depth <= JSONValue.maximumDepth else { throw .nestedTooDeeply(limit: JSONValue.maximumDepth) }
     }
 
     private mutating func parseObject() throws(ClaimsError) -> JSONValue {

@@ -46,8 +46,32 @@ public enum JSONValue: Hashable, Sendable {
 }
 
 extension JSONValue {
+    /// How deeply arrays and objects may nest: deeper JSON is refused when read, and claims
+    /// that would nest deeper are refused before they are signed.
+    public static let maximumDepth = 64
+
+    /// How deeply this value nests arrays and objects: 0 for a scalar, 1 for `[]` or `{}`.
+    /// Computed without recursion, so any value built in code can be measured.
+    public var depth: Int {
+        var deepest = 0
+        var pending: [(value: JSONValue, level: Int)] = [(self, 0)]
+        while let (value, level) = pending.popLast() {
+            switch value {
+            case .array(let values):
+                deepest = max(deepest, level + 1)
+                pending += values.map { ($0, level + 1) }
+            case .object(let members):
+                deepest = max(deepest, level + 1)
+                pending += members.map { ($0.value, level + 1) }
+            default:
+                deepest = max(deepest, level)
+            }
+        }
+        return deepest
+    }
+
     /// Parses JSON text strictly (RFC 8259): one value, no trailing content, no duplicate keys,
-    /// nesting at most ``JSONParser/maximumDepth`` deep.
+    /// nesting at most ``maximumDepth`` deep.
     ///
     /// - Parameter bytes: UTF-8 JSON text.
     /// - Throws: ``ClaimsError/invalidJSON(_:)`` saying what is wrong and where.

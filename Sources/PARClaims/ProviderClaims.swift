@@ -68,8 +68,12 @@ public struct ProviderMetadata: Equatable, Sendable {
     public var targetHashes: [Target: SHA256Hash]
     /// The SHA-256 of `world.wasm` (`target_hashes["world.wasm"]`), when the archive has one.
     public var worldHash: SHA256Hash?
-    /// The JSON schema of the provider's configuration (`config_schema`).
-    public var configSchema: JSONValue?
+    /// The JSON schema of the provider's configuration (`config_schema`). JSON `null` means
+    /// none, as serde reads `"config_schema":null`, so it is stored as `nil`: the claims
+    /// written are then the claims read back.
+    public var configSchema: JSONValue? {
+        didSet { if configSchema == .null { configSchema = nil } }
+    }
 
     /// The key under which `target_hashes` holds the hash of the WIT world.
     public static let worldHashKey = "world.wasm"
@@ -99,6 +103,6 @@ public struct ProviderMetadata: Equatable, Sendable {
         self.version = version
         self.targetHashes = targetHashes
         self.worldHash = worldHash
-        self.configSchema = configSchema
+        self.configSchema = configSchema == .null ? nil : configSchema
     }
 }

@@ -12,9 +12,14 @@ public struct Target: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// - Parameter name: A name in the form `ARCH-OS`.
     /// - Throws: ``ClaimsError/invalidTargetName(_:)`` when the name is not of that form.
     public init(_ name: String) throws(ClaimsError) {
-        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
-        let allowed: (Character) -> Bool = { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
-        guard name.count <= 64, parts.count >= 2,
+        // Checked on bytes: compared as Characters, `x` with a combining mark would pass as `x`.
+        let bytes = name.utf8
+        let parts = bytes.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        let allowed: (UInt8) -> Bool = {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || $0 == UInt8(ascii: "_")
+        }
+        guard bytes.count <= 64, parts.count >= 2,
             parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(allowed) })
         else { throw .invalidTargetName(name) }
         self.name = name

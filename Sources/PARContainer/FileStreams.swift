@@ -1,3 +1,5 @@
+internal import CPARSignals
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -20,25 +22,39 @@ public final class FileSource: ByteSource {
     /// The path the file was opened at.
     public let path: String
     let descriptor: Int32
+    private let ownsDescriptor: Bool
 
-    /// Opens a regular file for reading.
+    /// Opens a file for reading.
+    ///
+    /// A named pipe is opened without waiting for a writer, so opening never hangs; reading
+    /// it then ends at once when nobody writes.
     ///
     /// - Parameter path: The file's path.
     /// - Throws: ``FileError`` when the file cannot be opened or is a directory.
     public init(path: String) throws(FileError) {
-        let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
         guard descriptor >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
         var status = stat()
         if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
             close(descriptor)
             throw FileError(operation: "open", path: path, code: EISDIR)
         }
+        // Reads block as usual; only the open itself had to not wait.
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
         self.path = path
         self.descriptor = descriptor
+        self.ownsDescriptor = true
+    }
+
+    /// A source over a descriptor that someone else keeps open (and closes).
+    package init(borrowing descriptor: Int32, path: String) {
+        self.path = path
+        self.descriptor = descriptor
+        self.ownsDescriptor = false
     }
 
     deinit {
-        close(descriptor)
+        if ownsDescriptor { close(descriptor) }
     }
 
     /// The file's size in bytes, as the system reports it now.
@@ -48,13 +64,34 @@ public final class FileSource: ByteSource {
         return UInt64(status.st_size)
     }
 
-    /// Moves the read position to `offset` bytes from the start.
-    ///
-    /// - Throws: ``FileError`` when the file cannot seek.
-    public func seek(to offset: UInt64) throws(FileError) {
-        guard lseek(descriptor, off_t(offset), SEEK_SET) >= 0 else {
-            throw FileError(operation: "seek", path: path, code: errno)
+    /// Whether two paths name the same existing file (device and inode), links followed.
+    package static func isSameFile(_ first: String, _ second: String) -> Bool {
+        var a = stat()
+        var b = stat()
+        guard stat(first, &a) == 0, stat(second, &b) == 0 else { return false }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino
+    }
+
+    /// What kind of special file this is, such as `a named pipe`; `nil` for a regular file.
+    package var specialFileKind: String? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return "an unreadable file" }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFIFO: return "a pipe"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
         }
+    }
+
+    /// Who owns the file and its permission bits.
+    package func ownership() throws(FileError) -> FileOwnership {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw FileError(operation: "stat", path: path, code: errno) }
+        return FileOwnership(
+            mode: UInt32(status.st_mode & 0o7777), owner: UInt32(status.st_uid), group: UInt32(status.st_gid))
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -63,6 +100,13 @@ public final class FileSource: ByteSource {
         guard count >= 0 else { throw FileError(operation: "read", path: path, code: errno) }
         return count
     }
+}
+
+/// A file's owner, group and permission bits, to give a replacement file the same.
+package struct FileOwnership: Equatable, Sendable {
+    package let mode: UInt32
+    package let owner: UInt32
+    package let group: UInt32
 }
 
 /// A sink writing to an open file descriptor, through the system's `write`.
@@ -114,11 +158,20 @@ public class FileSink: ByteSink {
 /// A file written under a temporary name beside its destination and renamed into place
 /// only on ``commit()``: readers never see a half-written file, and a failure leaves the
 /// destination as it was.
+///
+/// The temporary name is short whatever the destination's length (a 255-byte file name
+/// works) and says whose it is: `.par-HASH-PID-RANDOM.tmp`, where HASH is taken from the
+/// destination's name. Creating one first removes the temporary files a killed process left
+/// for the same destination, when that process is gone. After
+/// ``removeTemporaryFilesOnTerminationSignals()``, SIGINT, SIGTERM and SIGHUP remove every
+/// temporary file still open before the process exits.
 public final class AtomicFileSink: FileSink {
     /// Where the file lands on ``commit()``.
     public let destination: String
     /// Whether ``commit()`` flushes the data to disk before the rename.
     public let syncsToDisk: Bool
+    private let keeping: FileOwnership?
+    private let signalSlot: Int32
     private var finished = false
 
     /// Creates the temporary file beside `destination`.
@@ -130,29 +183,56 @@ public final class AtomicFileSink: FileSink {
     ///     power loss, not just a crash. Off by default, as tar and gzip do: the rename alone
     ///     already keeps readers from ever seeing a half-written file.
     /// - Throws: ``FileError`` when the folder does not exist or cannot be written.
-    public init(destination: String, mode: UInt32 = 0o644, syncsToDisk: Bool = false) throws(FileError) {
-        let slash = destination.lastIndex(of: "/")
-        let folder = slash.map { String(destination[...$0]) } ?? ""
-        let name = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
+    public convenience init(destination: String, mode: UInt32 = 0o644, syncsToDisk: Bool = false) throws(FileError) {
+        try self.init(destination: destination, creationMode: mode, keeping: nil, syncsToDisk: syncsToDisk)
+    }
+
+    /// Creates a temporary file that replaces an existing one: readable by its owner only
+    /// while it is written, given the old file's owner, group and mode on ``commit()``.
+    package convenience init(replacing destination: String, keeping ownership: FileOwnership) throws(FileError) {
+        try self.init(destination: destination, creationMode: 0o600, keeping: ownership, syncsToDisk: false)
+    }
+
+    private init(destination: String, creationMode: UInt32, keeping: FileOwnership?, syncsToDisk: Bool) throws(FileError) {
+        let (folder, prefix) = Self.temporaryPrefix(for: destination)
+        Self.removeAbandoned(in: folder, prefix: prefix)
         var generator = SystemRandomNumberGenerator()
         var descriptor: Int32 = -1
         var temporary = ""
+        var slot: Int32 = -1
         for _ in 0..<16 {
-            let suffix = String(UInt64.random(in: 0 ... .max, using: &generator), radix: 36)
-            temporary = "\(folder).\(name).tmp-\(suffix)"
+            let suffix = String(UInt32.random(in: 0 ... .max, using: &generator), radix: 36)
+            temporary = "\(folder)\(prefix)\(getpid())-\(suffix).tmp"
+            // Known to the signal handler before it exists, so no moment is left uncovered.
+            slot = CPARSignals_remember(temporary)
             descriptor = retryingOnInterrupt {
-                open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(mode))
+                open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(creationMode))
             }
-            if descriptor >= 0 || errno != EEXIST { break }
+            if descriptor >= 0 { break }
+            let code = errno
+            CPARSignals_forget(slot)
+            errno = code
+            if code != EEXIST { break }
         }
         guard descriptor >= 0 else { throw FileError(operation: "create", path: destination, code: errno) }
         self.destination = destination
         self.syncsToDisk = syncsToDisk
+        self.keeping = keeping
+        self.signalSlot = slot
         super.init(descriptor: descriptor, path: temporary, ownsDescriptor: true)
     }
 
     deinit {
         if !finished { unlink(path) }
+        CPARSignals_forget(signalSlot)
+    }
+
+    /// Makes SIGINT, SIGTERM and SIGHUP remove every temporary file of this kind still being
+    /// written, then end the process with status 128 + the signal's number. Signals the
+    /// process inherited as ignored (under `nohup`) stay ignored. Call it once, early, in a
+    /// program; a library should leave the choice to its program.
+    public static func removeTemporaryFilesOnTerminationSignals() {
+        _ = CPARSignals_installHandlers()
     }
 
     /// Moves the file to its destination, flushing it to disk first when ``syncsToDisk``.
@@ -164,6 +244,19 @@ public final class AtomicFileSink: FileSink {
     public func commit(replacingExisting: Bool = true) throws(FileError) {
         guard !finished else { return }
         finished = true
+        defer { CPARSignals_forget(signalSlot) }
+        if let keeping {
+            // Owner first: chown clears set-id bits, and the mode must be exactly the old one.
+            // Someone who may not give the file away keeps it as theirs, with the old mode.
+            if fchown(descriptor, uid_t(keeping.owner), gid_t(keeping.group)) != 0 {
+                _ = fchown(descriptor, uid_t.max, gid_t(keeping.group))
+            }
+            guard fchmod(descriptor, mode_t(keeping.mode)) == 0 else {
+                let code = errno
+                unlink(path)
+                throw FileError(operation: "chmod", path: destination, code: code)
+            }
+        }
         guard !syncsToDisk || fsync(descriptor) == 0 || errno == EINVAL else {
             let code = errno
             unlink(path)
@@ -188,6 +281,40 @@ public final class AtomicFileSink: FileSink {
         guard !finished else { return }
         finished = true
         unlink(path)
+        CPARSignals_forget(signalSlot)
+    }
+
+    /// The folder (with its trailing `/`, or empty) and the name prefix every temporary file
+    /// for `destination` starts with: `.par-` and 16 hex digits of the name's FNV-1a hash.
+    package static func temporaryPrefix(for destination: String) -> (folder: String, prefix: String) {
+        let slash = destination.utf8.lastIndex(of: UInt8(ascii: "/"))
+        let folder = slash.map { String(destination[...$0]) } ?? ""
+        let name = slash.map { destination.utf8[destination.utf8.index(after: $0)...] } ?? destination.utf8[...]
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(hash, radix: 16)
+        return (folder, ".par-" + String(repeating: "0", count: 16 - hex.count) + hex + "-")
+    }
+
+    /// Removes `PREFIX PID-RANDOM.tmp` files whose process no longer exists. Best effort:
+    /// a file that cannot be removed is left for the next time.
+    private static func removeAbandoned(in folder: String, prefix: String) {
+        guard let directory = opendir(folder.isEmpty ? "." : folder) else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), name.hasSuffix(".tmp") else { continue }
+            let owner = name.dropFirst(prefix.count).prefix(while: { $0 != "-" })
+            guard let pid = pid_t(owner), pid > 0, pid != getpid() else { continue }
+            // ESRCH: no such process. EPERM means it lives under another user: leave it.
+            if kill(pid, 0) != 0, errno == ESRCH {
+                unlink(folder + name)
+            }
+        }
     }
 }
 
@@ -200,33 +327,4 @@ private func Glibc_read(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, 
 @inline(__always)
 private func Glibc_write(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     write(descriptor, buffer, count)
-}
-
-/// What identifies a file's content without reading it: device, inode, size and modification
-/// time. Two equal identities mean the file was (almost certainly) not changed in between.
-public struct FileIdentity: Equatable, Sendable {
-    let device: UInt64
-    let inode: UInt64
-    /// The file's size in bytes.
-    public let size: UInt64
-    let modifiedSeconds: Int64
-    let modifiedNanoseconds: Int64
-}
-
-extension FileSource {
-    /// The identity of the open file, as the system reports it now.
-    ///
-    /// - Throws: ``FileError`` when the file cannot be examined.
-    public func identity() throws(FileError) -> FileIdentity {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw FileError(operation: "stat", path: path, code: errno) }
-        #if canImport(Darwin)
-        let modified = status.st_mtimespec
-        #else
-        let modified = status.st_mtim
-        #endif
-        return FileIdentity(
-            device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: UInt64(status.st_size),
-            modifiedSeconds: Int64(modified.tv_sec), modifiedNanoseconds: Int64(modified.tv_nsec))
-    }
 }

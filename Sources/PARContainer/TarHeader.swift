@@ -71,7 +71,8 @@ enum TarHeader {
             unsigned += Int64(value)
             signed += Int64(Int8(bitPattern: value))
         }
-        return Int64(stored) == unsigned || Int64(stored) == signed
+        guard let expected = Int64(exactly: stored) else { return false }
+        return expected == unsigned || expected == signed
     }
 
     /// Writes `value` as `width - 1` octal digits and a NUL, or base-256 when it does not fit.

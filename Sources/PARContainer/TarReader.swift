@@ -13,6 +13,9 @@
 public final class TarReader {
     /// The largest pax extended header or GNU long name accepted: real ones are a few hundred bytes.
     public static let maximumExtendedHeaderSize = 1 << 20
+    /// The largest entry size accepted (2^63 - 1, as Go's archive/tar): any size read from a
+    /// header or a pax record is checked against it before it is used in arithmetic.
+    public static let maximumEntrySize = UInt64(Int64.max)
 
     private let source: any ByteSource
     private let buffer: UnsafeMutableRawBufferPointer
@@ -44,14 +47,19 @@ public final class TarReader {
     /// - Throws: ``TarError`` for a malformed stream, or what the source throws.
     public func nextEntry() throws -> TarEntry? {
         guard !atEnd else { return nil }
-        try skip(remainingContent + remainingPadding)
+        // Skipped one after the other: their sum is never computed, so it cannot overflow.
+        try skip(remainingContent)
         remainingContent = 0
+        try skip(remainingPadding)
         remainingPadding = 0
 
         var longName: String?
         var longLinkName: String?
         var paxOverrides: [String: String] = [:]
         var pendingMetadata = false
+        // Extended headers before one entry add up to at most this, so a stream of them
+        // cannot grow memory.
+        var metadataBudget = UInt64(Self.maximumExtendedHeaderSize)
         while true {
             let headerOffset = offset
             guard let header = try readBlock() else {
@@ -65,7 +73,7 @@ public final class TarReader {
                 guard let format = TarHeader.format(of: header) else {
                     throw TarError.unknownFormat(headerOffset: headerOffset)
                 }
-                guard let size = TarHeader.number(header, TarHeader.size) else {
+                guard let size = TarHeader.number(header, TarHeader.size), size <= Self.maximumEntrySize else {
                     throw TarError.invalidNumber(field: "size", headerOffset: headerOffset)
                 }
                 guard let mode = TarHeader.number(header, TarHeader.mode) else {
@@ -90,7 +98,16 @@ public final class TarReader {
                 if pendingMetadata { throw TarError.truncated }
                 return nil
             }
-            switch header[TarHeader.typeFlag] {
+            let flag = header[TarHeader.typeFlag]
+            if [UInt8(ascii: "x"), UInt8(ascii: "L"), UInt8(ascii: "K")].contains(flag) {
+                guard entry.size <= metadataBudget else {
+                    throw TarError.invalidExtendedHeader(
+                        "extended headers of more than \(Self.maximumExtendedHeaderSize) bytes for one entry",
+                        headerOffset: headerOffset)
+                }
+                metadataBudget -= entry.size
+            }
+            switch flag {
             case UInt8(ascii: "x"):
                 let records = try readExtendedHeader(size: entry.size, headerOffset: headerOffset)
                 paxOverrides.merge(try Self.parsePax(records, headerOffset: headerOffset)) { $1 }
@@ -112,8 +129,10 @@ public final class TarReader {
             }
             var size = entry.size
             if let paxSize = paxOverrides["size"] {
-                guard let value = UInt64(paxSize) else {
-                    throw TarError.invalidExtendedHeader("size \(paxSize) is not a number", headerOffset: headerOffset)
+                guard paxSize.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = UInt64(paxSize),
+                    value <= Self.maximumEntrySize
+                else {
+                    throw TarError.invalidExtendedHeader("the size is not a number up to 2^63-1", headerOffset: headerOffset)
                 }
                 size = value
             }
@@ -255,9 +274,11 @@ public final class TarReader {
         var result: [String: String] = [:]
         var index = 0
         while index < records.count {
+            // The length is checked against what is left before any sum is formed with it.
             guard let space = records[index...].firstIndex(of: UInt8(ascii: " ")),
+                space > index, records[index..<space].allSatisfy({ (0x30...0x39).contains($0) }),
                 let length = Int(String(decoding: records[index..<space], as: UTF8.self)),
-                length > space - index + 1, index + length <= records.count,
+                length > space - index + 1, length <= records.count - index,
                 records[index + length - 1] == UInt8(ascii: "\n")
             else { throw TarError.invalidExtendedHeader("a malformed pax record", headerOffset: headerOffset) }
             let record = records[(space + 1)..<(index + length - 1)]

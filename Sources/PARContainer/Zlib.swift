@@ -97,16 +97,21 @@ final class BlockDeflater {
     /// The 32 KiB window deflate can refer back to.
     static let windowSize = 32 * 1024
 
-    init(level: Int32) throws(GzipError) {
-        stream = .allocate(capacity: 1)
+    /// - Parameters:
+    ///   - level: zlib's level, 1 to 9.
+    ///   - memoryLevel: zlib's memLevel, 1 to 9; tests pass an invalid one to make the start fail.
+    init(level: Int32, memoryLevel: Int32 = 9) throws(GzipError) {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         // Negative window bits: raw deflate, no header or trailer; we write the gzip framing.
-        let status = CPARZlib_deflateInit2(stream, level, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY)
+        let status = CPARZlib_deflateInit2(stream, level, Z_DEFLATED, -15, memoryLevel, Z_DEFAULT_STRATEGY)
         guard status == Z_OK else {
+            // Freed here, and only here: self.stream is never set, so deinit does not run.
             stream.deinitialize(count: 1)
             stream.deallocate()
             throw .zlibFailure(code: status, message: "deflateInit2 failed")
         }
+        self.stream = stream
     }
 
     deinit {

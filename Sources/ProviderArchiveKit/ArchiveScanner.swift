@@ -10,8 +10,7 @@ struct ArchiveScanner {
     }
 
     struct Entry {
-        var size: UInt64
-        var hash: SHA256Hash
+        var info: ArchiveEntryInfo
         var bytes: [UInt8]?
     }
 
@@ -23,13 +22,28 @@ struct ArchiveScanner {
     }
 
     var policy: VerificationPolicy
-    /// Decides per entry where its bytes go; claims.jwt is always read into memory.
-    var destination: (ArchiveEntryName) -> Destination
+    /// Decides per entry (by name and declared size) where its bytes go; claims.jwt is always
+    /// read into memory.
+    var destination: (ArchiveEntryName, UInt64) throws -> Destination
     /// Targets that must be present; with `requireAllClaimed`, every target the claims name.
     var requiredTargets: [Target] = []
     var requireAllClaimed = true
+    /// Told whether the archive is gzip, before the first entry is read.
+    var containerOpened: ((_ isCompressed: Bool) throws -> Void)?
+    /// Told the token once its signature and the policy checked out, before the next entry.
+    var claimsVerified: ((ClaimsToken) throws -> Void)?
 
     static let chunkSize = 1 << 20
+    /// The most entries an archive may have; real ones have a handful of targets.
+    static let maximumEntries = 1024
+    /// The most binary bytes a load keeps before claims.jwt has been verified: binaries that
+    /// come first are held unverified, so an archive cannot make that grow with its size.
+    static let maximumUnverifiedBytes = 64 << 20
+
+    init(policy: VerificationPolicy, destination: @escaping (ArchiveEntryName, UInt64) throws -> Destination) {
+        self.policy = policy
+        self.destination = destination
+    }
 
     func scan(_ source: any ByteSource) throws(ProviderArchiveError) -> Result {
         do {
@@ -39,21 +53,23 @@ struct ArchiveScanner {
         }
     }
 
-    private func scanThrowing(_ source: any ByteSource) throws -> Result {
-        let peeking = PeekingSource(source)
-        let isCompressed = GzipReader.isGzip(try peeking.peek(2))
-        let tar = TarReader(isCompressed ? try GzipReader(peeking) : peeking)
+    /// Scans, letting the hooks' own errors through unchanged.
+    func scanThrowing(_ source: any ByteSource) throws -> Result {
+        let (tar, isCompressed) = try ArchiveContainer.open(source)
+        try containerOpened?(isCompressed)
 
         var token: ClaimsToken?
         var seen = Set<ArchiveEntryName>()
         var binaries: [Target: Entry] = [:]
         var world: Entry?
+        var unverifiedBudget = Self.maximumUnverifiedBytes
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
         defer { chunk.deallocate() }
 
         while let entry = try tar.nextEntry() {
             guard let name = try ArchiveEntryName(validating: entry) else { continue }
             guard seen.insert(name).inserted else { throw ProviderArchiveError.duplicateEntry(name.fileName) }
+            guard seen.count <= Self.maximumEntries else { throw ProviderArchiveError.tooManyEntries(limit: Self.maximumEntries) }
             switch name {
             case .claims:
                 guard entry.size <= UInt64(ClaimsToken.maximumSize) else {
@@ -63,6 +79,7 @@ struct ArchiveScanner {
                 // Fail early on what was read before the claims arrived.
                 try Self.checkClaimed(binaries: binaries, world: world, metadata: verified.claims.metadata)
                 token = verified
+                try claimsVerified?(verified)
             case .world, .binary:
                 if let metadata = token?.claims.metadata {
                     switch name {
@@ -73,7 +90,11 @@ struct ArchiveScanner {
                     default: break
                     }
                 }
-                let scanned = try Self.stream(entry, from: tar, to: destination(name), chunk: chunk)
+                let target = try destination(name, entry.size)
+                // Kept before the signature is known: bounded, whatever the archive says.
+                let budget: Int? = token == nil ? unverifiedBudget : nil
+                let scanned = try Self.stream(entry, from: tar, to: target, chunk: chunk, budget: budget)
+                if token == nil, let kept = scanned.bytes { unverifiedBudget -= kept.count }
                 if case .binary(let target) = name { binaries[target] = scanned } else { world = scanned }
             }
         }
@@ -84,13 +105,13 @@ struct ArchiveScanner {
         guard !binaries.isEmpty else { throw ProviderArchiveError.noTargets }
         for (target, entry) in binaries.sorted(by: { $0.key < $1.key }) {
             // checkClaimed made sure every binary has a claim.
-            if let claimed = metadata.targetHashes[target], claimed != entry.hash {
-                throw ProviderArchiveError.hashMismatch(entry: target.entryName, claimed: claimed, actual: entry.hash)
+            if let claimed = metadata.targetHashes[target], claimed != entry.info.hash {
+                throw ProviderArchiveError.hashMismatch(entry: target.entryName, claimed: claimed, actual: entry.info.hash)
             }
         }
         switch (world, metadata.worldHash) {
-        case (let world?, let claimed?) where world.hash != claimed:
-            throw ProviderArchiveError.hashMismatch(entry: ArchiveEntryName.worldFileName, claimed: claimed, actual: world.hash)
+        case (let world?, let claimed?) where world.info.hash != claimed:
+            throw ProviderArchiveError.hashMismatch(entry: ArchiveEntryName.worldFileName, claimed: claimed, actual: world.info.hash)
         case (nil, _?) where requireAllClaimed:
             throw ProviderArchiveError.missingWorld
         default:
@@ -128,15 +149,18 @@ struct ArchiveScanner {
         }
     }
 
+    /// Streams an entry's content through its hash to its destination. With a `budget`, at
+    /// most that many bytes are collected.
     private static func stream(
-        _ entry: TarEntry, from tar: TarReader, to destination: Destination, chunk: UnsafeMutableRawBufferPointer
+        _ entry: TarEntry, from tar: TarReader, to destination: Destination, chunk: UnsafeMutableRawBufferPointer,
+        budget: Int?
     ) throws -> Entry {
         var hash = StreamingHash()
         var collected: [UInt8]?
         if case .collect = destination {
             // The header's size is untrusted: reserve only up to a sane amount.
             collected = []
-            collected?.reserveCapacity(Int(min(entry.size, 64 << 20)))
+            collected?.reserveCapacity(Int(min(entry.size, UInt64(budget ?? 64 << 20))))
         }
         var total: UInt64 = 0
         while true {
@@ -146,45 +170,15 @@ struct ArchiveScanner {
             hash.update(bytes)
             switch destination {
             case .discard: break
-            case .collect: collected?.append(contentsOf: bytes)
+            case .collect:
+                if let budget, (collected?.count ?? 0) + count > budget {
+                    throw ProviderArchiveError.claimsTooLate(limit: Self.maximumUnverifiedBytes)
+                }
+                collected?.append(contentsOf: bytes)
             case .sink(let sink): try sink.write(bytes)
             }
             total += UInt64(count)
         }
-        return Entry(size: total, hash: hash.finalize(), bytes: collected)
-    }
-}
-
-/// A source that can look at its first bytes before they are read (to sniff gzip).
-final class PeekingSource: ByteSource {
-    private let source: any ByteSource
-    private var peeked: [UInt8] = []
-    private var peekedPosition = 0
-
-    init(_ source: any ByteSource) {
-        self.source = source
-    }
-
-    /// Up to `count` first bytes, fewer only when the stream is shorter.
-    func peek(_ count: Int) throws -> [UInt8] {
-        while peeked.count < count {
-            var buffer = [UInt8](repeating: 0, count: count - peeked.count)
-            let read = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-            if read == 0 { break }
-            peeked += buffer[..<read]
-        }
-        return Array(peeked.prefix(count))
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if peekedPosition < peeked.count {
-            let count = min(buffer.count, peeked.count - peekedPosition)
-            peeked.withUnsafeBytes {
-                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[peekedPosition..<peekedPosition + count]))
-            }
-            peekedPosition += count
-            return count
-        }
-        return try source.read(into: buffer)
+        return Entry(info: ArchiveEntryInfo(size: total, hash: hash.finalize()), bytes: collected)
     }
 }

@@ -90,6 +90,29 @@ public struct KeyDirectory: Sendable {
         return file
     }
 
+    /// Loads the key saved under a name and role, or generates and saves one when there is
+    /// none. When another process saves the same key at the same moment, its key is loaded
+    /// and used: both end up signing with the one key on disk.
+    ///
+    /// - Parameters:
+    ///   - name: The key's name.
+    ///   - role: The key's role.
+    /// - Returns: The key pair, and whether this call generated it.
+    /// - Throws: ``KeyFileError`` when the file exists but is not a seed of that role, or
+    ///   cannot be written.
+    public func loadOrGenerate(name: String, role: NKeyRole) throws(KeyFileError) -> (pair: NKeyPair, generated: Bool) {
+        if let pair = try load(name: name, role: role) { return (pair, false) }
+        let pair = NKeyPair.generate(role: role)
+        do {
+            try save(pair, name: name)
+            return (pair, true)
+        } catch .alreadyExists {
+            // Lost the race: the winner's key is the one to use.
+            guard let winner = try load(name: name, role: role) else { throw .unreadable(path: filePath(name: name, role: role)) }
+            return (winner, false)
+        }
+    }
+
     /// Finds the key with a given public key among the folder's files.
     ///
     /// - Parameter publicKey: The public key to look for.
@@ -158,7 +181,7 @@ public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidKey(let path, let error):
             "the key in \(path) is not usable: \(error)"
         case .alreadyExists(let path):
-            "\(path) already exists: choose another name, or remove the old key if you no longer need it"
+            "\(path) already exists: choose another name; the existing key stays as it is"
         case .unwritable(let path, let reason):
             "cannot write \(path) (\(reason)): check the folder's permissions"
         case .invalidName(let name):

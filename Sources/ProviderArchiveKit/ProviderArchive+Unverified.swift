@@ -8,8 +8,7 @@ extension ProviderArchive {
     /// - Throws: ``ProviderArchiveError`` when no readable claims.jwt is found.
     public static func claimsWithoutVerifying(from source: any ByteSource) throws(ProviderArchiveError) -> ProviderClaims {
         do {
-            let peeking = PeekingSource(source)
-            let tar = TarReader(GzipReader.isGzip(try peeking.peek(2)) ? try GzipReader(peeking) : peeking)
+            let tar = try ArchiveContainer.open(source).tar
             while let entry = try tar.nextEntry() {
                 guard entry.kind == .regularFile, entry.name == "claims.jwt" || entry.name == "./claims.jwt" else { continue }
                 guard entry.size <= UInt64(ClaimsToken.maximumSize) else {

@@ -33,8 +33,18 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
     case missingWorld
     /// The requested target is not in the archive.
     case targetNotFound(Target, available: [Target])
-    /// A file given as a library changed between hashing and packing.
+    /// A binary's file changed between hashing and packing, or the archive while it was updated.
     case fileChanged(String)
+    /// A binary is a pipe, device or socket: it cannot be read twice (to hash, then to pack).
+    case notARegularFile(path: String, kind: String)
+    /// The file to write is one of the files being read (the archive, or a binary).
+    case destinationIsInput(String)
+    /// The archive has more entries than any provider archive needs.
+    case tooManyEntries(limit: Int)
+    /// More binary bytes come before claims.jwt than a load holds before the signature is known.
+    case claimsTooLate(limit: Int)
+    /// A builder was asked to copy an archive loaded with only some of its binaries.
+    case incompleteLoad(TargetSelection)
     /// Reading from or writing to a caller's stream failed.
     case stream(String)
 
@@ -72,6 +82,16 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
             "the archive has no \(target) binary; it has \(available.isEmpty ? "none" : available.map(\.name).joined(separator: ", "))"
         case .fileChanged(let path):
             "\(path) changed while the archive was written: write the archive again once the file is stable"
+        case .notARegularFile(let path, let kind):
+            "\(path) is \(kind), not a regular file: write it to a file first, then give that file"
+        case .destinationIsInput(let path):
+            "\(path) is also an input of this command: choose another destination, so the input is not overwritten"
+        case .tooManyEntries(let limit):
+            "the archive has more than \(limit) entries, more than a provider archive has: it was not built as one"
+        case .claimsTooLate(let limit):
+            "more than \(limit >> 20) MiB of binaries come before claims.jwt, more than a load keeps unverified: verify or extract the archive instead, or repack it with claims.jwt first (par create and par insert write it first)"
+        case .incompleteLoad(let selection):
+            "the archive was loaded with \(selection) only, so writing it back would drop the other targets: load it with .all to copy it"
         case .stream(let reason):
             "the byte stream failed: \(reason)"
         }

@@ -35,8 +35,10 @@ struct Console {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
-    /// Runs a command body; any error becomes one line on stderr and exit code 1.
+    /// Runs a command body; any error becomes one line on stderr and exit code 1. Temporary
+    /// files being written are removed if SIGINT, SIGTERM or SIGHUP ends the command.
     func run(_ body: () throws -> Void) throws {
+        AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
         do {
             try body()
         } catch let error as ExitCode {
@@ -48,7 +50,9 @@ struct Console {
     }
 
     /// Runs an async command body; any error becomes one line on stderr and exit code 1.
+    /// Temporary files are removed on termination signals, as for ``run(_:)``.
     func run(_ body: () async throws -> Void) async throws {
+        AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
         do {
             try await body()
         } catch let error as ExitCode {
@@ -62,6 +66,13 @@ struct Console {
     /// A progress line on stderr, redrawn at most ten times a second.
     func progress(_ label: String) -> Progress {
         Progress(label: label, enabled: showsProgress)
+    }
+
+    /// Runs work that reports progress, with a progress line shown meanwhile and cleared after.
+    func withProgress<Result>(_ label: String, _ body: (@escaping ProgressHandler) throws -> Result) throws -> Result {
+        let progress = progress(label)
+        defer { progress.finish() }
+        return try body { progress.update($0, of: $1) }
     }
 }
 
@@ -98,33 +109,6 @@ final class Progress: @unchecked Sendable {
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
         drawn = false
     }
-}
-
-/// A source that reports how many bytes have been read from it.
-final class CountingSource: ByteSource {
-    private let source: any ByteSource
-    private var count: UInt64 = 0
-    private let report: (UInt64) -> Void
-
-    init(_ source: any ByteSource, report: @escaping (UInt64) -> Void) {
-        self.source = source
-        self.report = report
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let read = try source.read(into: buffer)
-        count += UInt64(read)
-        report(count)
-        return read
-    }
-}
-
-/// Opens an archive file for reading, with progress on a terminal for large ones.
-func openArchive(_ path: String, console: Console, label: String) throws -> (source: any ByteSource, progress: Progress) {
-    let file = try FileSource(path: path)
-    let progress = console.progress(label)
-    let total = file.size ?? 0
-    return (CountingSource(file) { progress.update($0, of: total) }, progress)
 }
 
 /// Sizes for people: `512 B`, `3.4 KB`, `12.0 MB`, `1.1 GB`.

@@ -52,9 +52,13 @@ struct CreateCommand: ParsableCommand {
         let console = Console(format: output.format)
         try console.run {
             let targets = try pairBinariesWithTargets()
-            var archive = ProviderArchive(name: name, vendor: vendor, revision: revision, version: providerVersion)
+            var archive = ProviderArchiveBuilder(name: name, vendor: vendor, revision: revision, version: providerVersion)
             for (path, target) in targets {
-                try archive.addBinary(path, for: target)
+                do {
+                    try archive.addBinary(contentsOf: path, for: target)
+                } catch {
+                    throw CLIError("--binary: \(error)")
+                }
             }
             if let schema { archive.configSchema = try readSchema(schema) }
             if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world") }
@@ -65,17 +69,17 @@ struct CreateCommand: ParsableCommand {
             let issuer = try keys.resolve(keys.issuerValue, flag: "--issuer", role: .account, name: KeyOptions.userName, console: console)
             let subject = try keys.resolve(keys.subjectValue, flag: "--subject", role: .service, name: stem, console: console)
 
-            let progress = console.progress("packing")
-            let written = try archive.write(
-                to: path, issuer: issuer, subject: subject, compression: compress ? .gzip : .none,
-                progress: { progress.update($0, of: $1) })
-            progress.finish()
+            let written = try console.withProgress("packing") { progress in
+                try archive.write(
+                    to: path, issuer: issuer, subject: subject, compression: compress ? .gzip : .none, progress: progress)
+            }
+            let file = written.path ?? path
             switch console.format {
             case .text:
-                console.print("Successfully created \(written)")
+                console.print("Successfully created \(file)")
             case .json:
                 console.printJSON(.object([
-                    ("file", .string(written)),
+                    ("file", .string(file)),
                     ("issuer", .string(issuer.publicKey.encoded)),
                     ("service", .string(subject.publicKey.encoded)),
                     ("targets", .strings(archive.targets.map(\.name))),
@@ -102,17 +106,6 @@ struct CreateCommand: ParsableCommand {
             throw CLIError("the target \(duplicate) is given twice: each --arch must be different")
         }
         return pairs
-    }
-}
-
-extension ProviderArchive {
-    /// Adds a `--binary` file, with an error naming the flag.
-    mutating func addBinary(_ path: String, for target: Target) throws {
-        do {
-            try addLibrary(contentsOf: path, for: target)
-        } catch {
-            throw CLIError("--binary: \(error)")
-        }
     }
 }
 

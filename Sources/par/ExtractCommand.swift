@@ -39,10 +39,9 @@ struct ExtractCommand: ParsableCommand {
             let destination = output ?? "./\(archiveStem(archive))-\(target.name)"
             try checkDestinationFolder(destination, flag: "--output")
             let policy = VerificationPolicy(trustedIssuers: trusted, allowsExpired: allowExpired)
-            let (source, progress) = try openArchive(archive, console: console, label: "extracting")
-            defer { progress.finish() }
-            let report = try ProviderArchive.extract(target, from: source, to: destination, policy: policy)
-            progress.finish()
+            let report = try console.withProgress("extracting") { progress in
+                try ProviderArchive.extract(target, fromArchiveAt: archive, to: destination, policy: policy, progress: progress)
+            }
             let info = report.targets[target]
             switch console.format {
             case .text:

@@ -8,9 +8,11 @@ struct InsertCommand: ParsableCommand {
         commandName: "insert",
         abstract: "Add or replace a target's binary in an archive and re-sign it in place.",
         discussion: """
-            The archive is verified first, rewritten atomically (compressed if it was), and left \
-            untouched on any failure. Without --subject, the key directory must hold the seed of \
-            the archive's current service key, so the provider keeps its identity.
+            The archive is streamed through (every hash checked), rewritten atomically \
+            (compressed if it was, with its mode and owner), and left untouched on any failure. \
+            Inserts into one archive run one at a time: an insert waits for the archive's lock. \
+            Without --subject, the key directory must hold the seed of the archive's current \
+            service key, so the provider keeps its identity.
             """
     )
 
@@ -32,59 +34,57 @@ struct InsertCommand: ParsableCommand {
         let console = Console(format: output.format)
         try console.run {
             let target = try parseTarget(arch)
-            // Expired claims are re-signed here, so only the signature and hashes must hold.
-            var loaded = try ProviderArchive.load(path: archive, policy: VerificationPolicy(allowsExpired: true))
-            guard let claims = loaded.claims else { throw CLIError("\(archive) has no claims") }
-            let wasCompressed = try GzipReader.isGzip(FileSource(path: archive).readFully(count: 2))
-            try loaded.addBinary(binary, for: target)
-
-            let directory = keys.keyDirectory
-            // The subject first: when it cannot be found, fail before generating any key.
-            let subject: NKeyPair
-            if let value = keys.subjectValue {
-                subject = try KeyOptions.parse(value, flag: "--subject", role: .service)
-                if subject.publicKey != claims.subject {
-                    console.note("note: the archive's service key changes from \(claims.subject) to \(subject.publicKey)")
+            let written: WrittenArchive
+            do {
+                written = try console.withProgress("inserting") { progress in
+                    try ProviderArchive.insert(
+                        binaryAt: binary, for: target, intoArchiveAt: archive,
+                        signingKeys: { claims in try signingKeys(for: claims, console: console) },
+                        onWait: { console.note("waiting for another process to finish with \(archive)...") },
+                        progress: progress)
                 }
-            } else if let pair = directory.find(claims.subject) {
-                subject = pair
-            } else {
-                throw CLIError("the key directory \(directory.path) has no seed for the archive's service key \(claims.subject): pass --subject SEED|PATH")
+            } catch ProviderArchiveError.file(let error) where error.path == binary {
+                throw CLIError("--binary: \(error)")
+            } catch let error as ProviderArchiveError {
+                guard case .notARegularFile = error else { throw error }
+                throw CLIError("--binary: \(error)")
             }
-
-            let issuer: NKeyPair
-            if let value = keys.issuerValue {
-                issuer = try KeyOptions.parse(value, flag: "--issuer", role: .account)
-            } else if let pair = directory.find(claims.issuer) {
-                issuer = pair
-            } else {
-                issuer = try keys.resolve(nil, flag: "--issuer", role: .account, name: KeyOptions.userName, console: console)
-            }
-            let progress = console.progress("packing")
-            let sink = try AtomicFileSink(destination: archive, mode: 0o644)
-            try loaded.write(
-                to: sink, issuer: issuer, subject: subject, compression: wasCompressed ? .gzip : .none,
-                progress: { progress.update($0, of: $1) })
-            try sink.commit()
-            progress.finish()
             switch console.format {
             case .text:
                 console.print("Successfully inserted \(binary) as \(target) into \(archive)")
             case .json:
                 console.printJSON(.object([
                     ("file", .string(archive)), ("target", .string(target.name)),
-                    ("targets", .strings(loaded.targets.map(\.name))),
+                    ("targets", .strings(written.targets.keys.sorted().map(\.name))),
                 ]))
             }
         }
     }
-}
 
-extension ByteSource {
-    /// Up to `count` first bytes.
-    func readFully(count: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let read = try bytes.withUnsafeMutableBytes { try readFully(into: $0) }
-        return Array(bytes[..<read])
+    /// The keys to re-sign with, given the archive's current claims: the service key stays
+    /// the provider's identity unless --subject changes it on purpose.
+    private func signingKeys(for claims: ProviderClaims, console: Console) throws -> (issuer: NKeyPair, subject: NKeyPair) {
+        let directory = keys.keyDirectory
+        // The subject first: when it cannot be found, fail before generating any key.
+        let subject: NKeyPair
+        if let value = keys.subjectValue {
+            subject = try KeyOptions.parse(value, flag: "--subject", role: .service)
+            if subject.publicKey != claims.subject {
+                console.note("note: the archive's service key changes from \(claims.subject) to \(subject.publicKey)")
+            }
+        } else if let pair = directory.find(claims.subject) {
+            subject = pair
+        } else {
+            throw CLIError("the key directory \(directory.path) has no seed for the archive's service key \(claims.subject): pass --subject SEED|PATH")
+        }
+        let issuer: NKeyPair
+        if let value = keys.issuerValue {
+            issuer = try KeyOptions.parse(value, flag: "--issuer", role: .account)
+        } else if let pair = directory.find(claims.issuer) {
+            issuer = pair
+        } else {
+            issuer = try keys.resolve(nil, flag: "--issuer", role: .account, name: KeyOptions.userName, console: console)
+        }
+        return (issuer, subject)
     }
 }

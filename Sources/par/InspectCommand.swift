@@ -23,18 +23,19 @@ struct InspectCommand: AsyncParsableCommand {
         try await console.run {
             let (file, cleanup) = try await localArchive(archive, registry: registry, console: console)
             defer { cleanup() }
-            let (source, progress) = try openArchive(file, console: console, label: "verifying")
             let report: VerifiedArchive?
             let failure: ProviderArchiveError?
+            let progress = console.progress("verifying")
             do throws(ProviderArchiveError) {
+                defer { progress.finish() }
                 // Expiry is shown, not enforced, so an expired archive can still be looked at.
-                report = try ProviderArchive.verify(from: source, policy: VerificationPolicy(allowsExpired: true))
+                report = try ProviderArchive.verify(
+                    path: file, policy: VerificationPolicy(allowsExpired: true), progress: { progress.update($0, of: $1) })
                 failure = nil
             } catch {
                 report = nil
                 failure = error
             }
-            progress.finish()
             let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(from: FileSource(path: file))
             switch console.format {
             case .text: printTable(claims, report: report, failure: failure, console: console)

@@ -34,14 +34,18 @@ struct KeyOptions: ParsableArguments {
     func resolve(_ value: String?, flag: String, role: NKeyRole, name: String, console: Console) throws -> NKeyPair {
         if let value { return try Self.parse(value, flag: flag, role: role) }
         let keys = keyDirectory
-        if let pair = try keys.load(name: name, role: role) { return pair }
         let file = keys.filePath(name: name, role: role)
-        guard !disableKeygen else {
-            throw CLIError("no \(role) key: \(file) does not exist and --disable-keygen is set; pass \(flag) SEED|PATH")
+        if disableKeygen {
+            guard let pair = try keys.load(name: name, role: role) else {
+                throw CLIError("no \(role) key: \(file) does not exist and --disable-keygen is set; pass \(flag) SEED|PATH")
+            }
+            return pair
         }
-        let pair = NKeyPair.generate(role: role)
-        try keys.save(pair, name: name)
-        console.note("No keypair found in \"\(file)\". We generated one and placed it there. To use other keys, pass \(flag).")
+        // Another par generating the same key at the same moment is fine: both use the one saved.
+        let (pair, generated) = try keys.loadOrGenerate(name: name, role: role)
+        if generated {
+            console.note("No keypair found in \"\(file)\". We generated one and placed it there. To use other keys, pass \(flag).")
+        }
         return pair
     }
 

@@ -34,13 +34,13 @@ struct VerifyCommand: AsyncParsableCommand {
             let trusted = try parseTrustedIssuers(issuers)
             let required = try targets.map(parseTarget)
             let policy = VerificationPolicy(trustedIssuers: trusted, allowsExpired: allowExpired)
-            let (source, progress) = try openArchive(file, console: console, label: "verifying")
             let report: VerifiedArchive
+            let progress = console.progress("verifying")
             do throws(ProviderArchiveError) {
-                report = try ProviderArchive.verify(from: source, requiredTargets: required, policy: policy)
-                progress.finish()
+                defer { progress.finish() }
+                report = try ProviderArchive.verify(
+                    path: file, requiredTargets: required, policy: policy, progress: { progress.update($0, of: $1) })
             } catch {
-                progress.finish()
                 if console.format == .json {
                     console.printJSON(.object([("file", .string(archive)), ("valid", .bool(false)), ("error", .string(error.description))]))
                 }

@@ -33,10 +33,16 @@ import Testing
     }
 
     @Test func nestingIsBounded() throws {
-        let fine = String(repeating: "[", count: JSONParser.maximumDepth) + String(repeating: "]", count: JSONParser.maximumDepth)
-        #expect(try JSONValue(parsing: Array(fine.utf8)).serialized == fine)
+        let fine = String(repeating: "[", count: JSONValue.maximumDepth) + String(repeating: "]", count: JSONValue.maximumDepth)
+        let parsed = try JSONValue(parsing: Array(fine.utf8))
+        #expect(parsed.serialized == fine)
+        #expect(parsed.depth == JSONValue.maximumDepth)
         let deep = String(repeating: "[", count: 100_000)
-        #expect(throws: ClaimsError.self) { try JSONValue(parsing: Array(deep.utf8)) }
+        #expect(throws: ClaimsError.nestedTooDeeply(limit: 64)) { try JSONValue(parsing: Array(deep.utf8)) }
+        // Measuring a value built in code does not recurse, however deep it is.
+        var built = JSONValue.null
+        for _ in 0..<3_000 { built = .array([built]) }
+        #expect(built.depth == 3_000)
     }
 }
 

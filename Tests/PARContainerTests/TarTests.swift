@@ -61,22 +61,11 @@ func makeTar(_ files: [(String, [UInt8])]) throws -> [UInt8] {
 
 /// A 512-byte header with a valid checksum, for crafting archives our writer would not make.
 func craftedHeader(name: String, size: String = "00000000000", type: UInt8 = UInt8(ascii: "0"), magic: [UInt8] = Array("ustar\u{0}00".utf8), linkName: String = "") -> [UInt8] {
-    var header = [UInt8](repeating: 0, count: 512)
-    header.replaceSubrange(0..<name.utf8.count, with: Array(name.utf8))
-    header.replaceSubrange(124..<124 + size.utf8.count, with: Array(size.utf8))
-    header[156] = type
-    header.replaceSubrange(157..<157 + linkName.utf8.count, with: Array(linkName.utf8))
-    header.replaceSubrange(257..<257 + magic.count, with: magic)
-    return withChecksum(header)
+    CraftedTar.header(name: name, size: Array(size.utf8), type: type, magic: magic, linkName: linkName)
 }
 
 func withChecksum(_ block: [UInt8]) -> [UInt8] {
-    var header = block
-    header.replaceSubrange(148..<156, with: [UInt8](repeating: 0x20, count: 8))
-    let sum = header.reduce(0) { $0 + Int($1) }
-    let digits = Array(String(format: "%06o", sum).utf8)
-    header.replaceSubrange(148..<156, with: digits + [0, 0x20])
-    return header
+    CraftedTar.withChecksum(block)
 }
 
 @Suite struct TarWriterTests {

@@ -16,11 +16,12 @@ func pattern(_ count: Int, seed: UInt8 = 1) -> [UInt8] {
 
 /// A signed archive file, written by the library.
 func makeArchive(in directory: String, name: String = "provider", size: Int = 100_000, compressed: Bool = true) throws -> String {
-    var archive = ProviderArchive(name: name, vendor: "tests", version: "1.0.0")
-    archive.addLibrary(pattern(size, seed: UInt8(truncatingIfNeeded: name.hashValue)), for: linux)
-    return try archive.write(
+    var archive = ProviderArchiveBuilder(name: name, vendor: "tests", version: "1.0.0")
+    archive.addBinary(pattern(size, seed: UInt8(truncatingIfNeeded: name.hashValue)), for: linux)
+    let written = try archive.write(
         to: directory + "/" + name + ".par", issuer: NKeyPair.generate(role: .account),
         subject: NKeyPair.generate(role: .service), compression: compressed ? .gzip : .none)
+    return try #require(written.path)
 }
 
 func read(_ path: String) throws -> [UInt8] {

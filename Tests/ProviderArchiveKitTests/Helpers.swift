@@ -75,22 +75,11 @@ func archiveError(_ body: () throws -> Void) -> ProviderArchiveError? {
 
 /// A 512-byte ustar header with a valid checksum, for entries our writer never makes.
 func rawHeader(name: String, size: Int = 0, type: Character = "0", linkName: String = "") -> [UInt8] {
-    var header = [UInt8](repeating: 0, count: 512)
-    header.replaceSubrange(0..<name.utf8.count, with: Array(name.utf8))
-    header.replaceSubrange(100..<108, with: Array("0000644\u{0}".utf8))
-    header.replaceSubrange(124..<136, with: Array(String(format: "%011o", size).utf8) + [0])
-    header[156] = UInt8(ascii: type.unicodeScalars.first!)
-    header.replaceSubrange(157..<157 + linkName.utf8.count, with: Array(linkName.utf8))
-    header.replaceSubrange(257..<265, with: Array("ustar\u{0}00".utf8))
-    header.replaceSubrange(148..<156, with: [UInt8](repeating: 0x20, count: 8))
-    let sum = header.reduce(0) { $0 + Int($1) }
-    header.replaceSubrange(148..<156, with: Array(String(format: "%06o", sum).utf8) + [0, 0x20])
-    return header
+    CraftedTar.header(name: name, size: CraftedTar.octal(size), type: UInt8(ascii: type.unicodeScalars.first!), linkName: linkName)
 }
 
 func rawEntry(name: String, content: [UInt8], type: Character = "0") -> [UInt8] {
-    rawHeader(name: name, size: content.count, type: type) + content
-        + [UInt8](repeating: 0, count: (512 - content.count % 512) % 512)
+    CraftedTar.entry(name: name, content: content, type: UInt8(ascii: type.unicodeScalars.first!))
 }
 
 let endOfArchive = [UInt8](repeating: 0, count: 1024)

@@ -10,12 +10,13 @@ import Testing
     func everyArchiveWeWritePassesParcheck(compression: ArchiveCompression) throws {
         let fixture = try Fixture()
         let world = try fixture.write(pattern(999, seed: 8), to: "world.wasm")
-        var archive = ProviderArchive(name: "Interop Provider", vendor: "acme ✓", revision: 42, version: "1.2.3")
-        archive.addLibrary(pattern(200_000), for: linux)
-        archive.addLibrary(pattern(3, seed: 2), for: mac)
+        var archive = ProviderArchiveBuilder(name: "Interop Provider", vendor: "acme ✓", revision: 42, version: "1.2.3")
+        archive.addBinary(pattern(200_000), for: linux)
+        archive.addBinary(pattern(3, seed: 2), for: mac)
         archive.world = pattern(999, seed: 8)
         archive.configSchema = try JSONValue(parsing: Array(#"{"type":"object","title":"quote \" and \\ and \n"}"#.utf8))
-        let path = try archive.write(to: fixture.path("ours.par"), issuer: fixture.account, subject: fixture.service, compression: compression)
+        let path = try #require(
+            try archive.write(to: fixture.path("ours.par"), issuer: fixture.account, subject: fixture.service, compression: compression).path)
         let check = try ExternalTools.runParcheck([
             "verify", path, "--issuer", fixture.account.publicKey.encoded, "--subject", fixture.service.publicKey.encoded,
             "--name", "Interop Provider", "--vendor", "acme ✓", "--rev", "42", "--ver", "1.2.3",
@@ -50,20 +51,24 @@ import Testing
 
         let policy = VerificationPolicy(trustedIssuers: [fixture.account.publicKey])
         let loaded = try ProviderArchive.load(path: fixture.path("ref.par"), policy: policy)
-        #expect(loaded.name == "Reference")
-        #expect(loaded.vendor == "wasmcloud")
-        #expect(loaded.revision == 7)
-        #expect(loaded.version == "0.16.2")
+        let metadata = loaded.claims.metadata
+        #expect(metadata.name == "Reference")
+        #expect(metadata.vendor == "wasmcloud")
+        #expect(metadata.revision == 7)
+        #expect(metadata.version == "0.16.2")
         #expect(loaded.targets == [mac, linux])
-        #expect(try loaded.library(for: linux) == pattern(70_000))
+        #expect(loaded.isCompressed == gzip)
+        #expect(loaded.binary(for: linux) == pattern(70_000))
         #expect(loaded.world == pattern(100, seed: 9))
-        #expect(loaded.configSchema?.serialized == #"{"b":1.0,"a":[1,2,{"c":null}]}"#)
-        #expect(loaded.claims?.id == "REFERENCEJTI0000000000")
-        #expect(loaded.claims?.subject == fixture.service.publicKey)
+        #expect(metadata.configSchema?.serialized == #"{"b":1.0,"a":[1,2,{"c":null}]}"#)
+        #expect(loaded.claims.id == "REFERENCEJTI0000000000")
+        #expect(loaded.claims.subject == fixture.service.publicKey)
 
         let one = try ProviderArchive.load(path: fixture.path("ref.par"), selection: .only(mac), policy: policy)
-        #expect(try one.library(for: mac) == pattern(513, seed: 3))
-        #expect(try one.library(for: linux) == nil)
+        #expect(one.binary(for: mac) == pattern(513, seed: 3))
+        #expect(one.binary(for: linux) == nil)
+        #expect(one.targets == [mac, linux])
+        #expect(one.selection == .only(mac))
     }
 
     /// The claims and binaries of a parcheck-made archive, unpacked to a folder.
@@ -88,8 +93,8 @@ import Testing
         #expect(try ExternalTools.run([
             "tar", "--format=\(format)", "-C", folder, "-cf", fixture.path("gnu.par"), "x86_64-linux.bin", "claims.jwt",
         ]).status == 0)
-        #expect(try ProviderArchive.load(path: fixture.path("gnu.par")).library(for: linux) == pattern(20_000))
-        #expect(try ProviderArchive.load(path: fixture.path("gnu.par"), selection: .only(linux)).library(for: linux) == pattern(20_000))
+        #expect(try ProviderArchive.load(path: fixture.path("gnu.par")).binary(for: linux) == pattern(20_000))
+        #expect(try ProviderArchive.load(path: fixture.path("gnu.par"), selection: .only(linux)).binary(for: linux) == pattern(20_000))
         // As `tar -C dir -czf x.par .` writes it: a ./ directory entry and ./ prefixes.
         #expect(try ExternalTools.run(["tar", "--format=\(format)", "-C", folder, "-czf", fixture.path("dot.par.gz"), "."]).status == 0)
         #expect(try ProviderArchive.load(path: fixture.path("dot.par.gz")).targets == [linux])
@@ -107,6 +112,6 @@ import Testing
             """
         let result = try ExternalTools.run(["python3", "-c", script, folder, fixture.path("py.par.gz")])
         #expect(result.status == 0, "\(result.error)")
-        #expect(try ProviderArchive.load(path: fixture.path("py.par.gz")).library(for: linux) == pattern(20_000))
+        #expect(try ProviderArchive.load(path: fixture.path("py.par.gz")).binary(for: linux) == pattern(20_000))
     }
 }

@@ -141,8 +141,8 @@ import Testing
 
     @Test func damagedContainersAreReportedAsSuch() throws {
         let fixture = try Fixture()
-        var archive = ProviderArchive(name: "p", vendor: "v")
-        archive.addLibrary(pattern(100_000), for: linux)
+        var archive = ProviderArchiveBuilder(name: "p", vendor: "v")
+        archive.addBinary(pattern(100_000), for: linux)
         let sink = MemorySink()
         try archive.write(to: sink, issuer: fixture.account, subject: fixture.service, compression: .gzip)
         let compressed = sink.bytes
@@ -241,7 +241,7 @@ import Testing
         let report = try ProviderArchive.verify(from: archive())
         #expect(report.targets[linux]?.size == UInt64(size))
         let loaded = try ProviderArchive.load(from: archive(), selection: .only(mac))
-        #expect(try loaded.library(for: mac) == small)
+        #expect(loaded.binary(for: mac) == small)
         let after = peakResidentBytes()
         // Holding the binary would add 1 GiB to the peak; streaming adds a few MiB at most.
         #expect(after < before + 256 << 20, "peak RSS grew from \(before >> 20) MiB to \(after >> 20) MiB")

@@ -63,26 +63,16 @@ import Testing
             try content.write(to: URL(fileURLWithPath: work.path("big-\(size)")))
             #expect(try work.par(["create", "-n", "big", "-v", "v", "-b", "big-\(size)", "--destination", "big-\(size).par"]).status == 0)
             let reference = "\(registry.address)/providers/big:\(size)"
-            let push = try peakRSS(of: [parExecutable, "push", reference, work.path("big-\(size).par"), "--insecure"], in: work)
-            let pull = try peakRSS(of: [parExecutable, "pull", reference, "--insecure", "--destination", work.path("pulled-\(size).par")], in: work)
+            let push = try work.peakRSS(["push", reference, work.path("big-\(size).par"), "--insecure"])
+            let pull = try work.peakRSS(["pull", reference, "--insecure", "--destination", work.path("pulled-\(size).par")])
+            #expect(push.status == 0 && pull.status == 0, "\(push.error) \(pull.error)")
             #expect(try work.read("pulled-\(size).par") == work.read("big-\(size).par"))
-            peaks[size] = (push, pull)
+            peaks[size] = (push.rss, pull.rss)
         }
         let small = try #require(peaks[20_000_000])
         let large = try #require(peaks[100_000_000])
         #expect(large.push < small.push + 40 << 20, "push peak RSS: \(small.push >> 20) MiB for 20 MB, \(large.push >> 20) MiB for 100 MB")
         #expect(large.pull < small.pull + 40 << 20, "pull peak RSS: \(small.pull >> 20) MiB for 20 MB, \(large.pull >> 20) MiB for 100 MB")
         #expect(large.push < 128 << 20 && large.pull < 128 << 20)
-    }
-
-    /// Peak RSS of a command, through a small Python parent (wait4).
-    func peakRSS(of command: [String], in work: Workspace) throws -> Int {
-        let script = "import os,subprocess,sys\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n_,s,r=os.wait4(p.pid,0)\nprint(os.waitstatus_to_exitcode(s), r.ru_maxrss*1024)"
-        var environment = ProcessInfo.processInfo.environment
-        environment["WASH_KEYS"] = work.keys
-        let result = try ExternalTools.run(["python3", "-c", script] + command, directory: work.directory, environment: environment)
-        let fields = result.line.split(separator: " ")
-        #expect(fields.first == "0", "\(command): \(result.error)")
-        return Int(fields.last ?? "") ?? .max
     }
 }

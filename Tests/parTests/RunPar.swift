@@ -45,16 +45,76 @@ struct Workspace {
         try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }
 
-    /// Runs `par` here with WASH_KEYS pointing at this workspace's key folder.
-    func par(_ arguments: [String], environment: [String: String] = [:]) throws -> ParResult {
+    /// The environment `par` runs in here: WASH_KEYS pointing at this workspace's key folder.
+    func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["WASH_KEYS"] = keys
         env["USER"] = "tester"
         env["WASH_ISSUER_KEY"] = nil
         env["WASH_SUBJECT_KEY"] = nil
-        for (key, value) in environment { env[key] = value }
-        let result = try ExternalTools.run(arguments, directory: directory, executable: parExecutable, environment: env)
+        for (key, value) in extra { env[key] = value }
+        return env
+    }
+
+    /// Runs `par` here and waits for it.
+    func par(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) throws -> ParResult {
+        let result = try ExternalTools.run(
+            arguments, input: input, directory: directory, executable: parExecutable, environment: self.environment(environment))
         return ParResult(status: result.status, output: result.output, error: result.error)
+    }
+
+    /// Starts `par` here without waiting; its output goes to files beside the workspace.
+    func start(_ arguments: [String]) throws -> RunningPar {
+        try RunningPar(arguments, in: self)
+    }
+
+    /// Runs `par` here under a small Python parent that reports its exit code and peak RSS
+    /// (wait4's ru_maxrss), its standard output discarded.
+    func peakRSS(_ arguments: [String]) throws -> (status: Int32, rss: Int, error: String) {
+        let script = "import os,subprocess,sys\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n_,s,r=os.wait4(p.pid,0)\nprint(os.waitstatus_to_exitcode(s), r.ru_maxrss*1024)"
+        let result = try ExternalTools.run(
+            ["python3", "-c", script, parExecutable] + arguments, directory: directory, environment: environment())
+        let fields = result.line.split(separator: " ")
+        return (Int32(fields.first ?? "") ?? -1, Int(fields.last ?? "") ?? .max, result.error)
+    }
+}
+
+/// A `par` process running in the background.
+final class RunningPar {
+    let process = Process()
+    private let outputPath: String
+    private let errorPath: String
+
+    init(_ arguments: [String], in work: Workspace) throws {
+        let id = UUID().uuidString
+        outputPath = work.directory + "/../out-" + id
+        errorPath = work.directory + "/../err-" + id
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: parExecutable)
+        process.arguments = arguments
+        process.environment = work.environment()
+        process.currentDirectoryURL = URL(fileURLWithPath: work.directory)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
+        try process.run()
+    }
+
+    /// Sends a signal to the process.
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    /// Waits for the end; the exit status, or minus the signal that killed it.
+    func finish() -> ParResult {
+        process.waitUntilExit()
+        let status = process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let error = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: outputPath)
+        try? FileManager.default.removeItem(atPath: errorPath)
+        return ParResult(status: status, output: output, error: error)
     }
 }
 

@@ -1,0 +1,7 @@
+/// Which target binaries a load keeps in memory.
+public enum TargetSelection: Hashable, Sendable {
+    /// Every target and world.wasm; every target named in the claims must be present.
+    case all
+    /// One target, which must be present; the others are hashed and checked, not kept.
+    case only(Target)
+}
