@@ -1,0 +1,35 @@
+// Feeds each input to every reader of untrusted bytes: the archive loader (every
+// selection), verification, the unverified claims reader `par inspect` uses, the JWT
+// decoder and the nkey parsers. Any trap, hang or memory blow-up is a finding; errors are
+// the expected answer to bad input.
+import CFuzzerDriver
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ProviderArchiveKit
+
+let policy = VerificationPolicy(allowsExpired: true)
+
+let readEverything: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { data, size in
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    _ = try? ProviderArchive.load(bytes: bytes, selection: .all, policy: policy)
+    _ = try? ProviderArchive.load(bytes: bytes, selection: .only(.native), policy: policy)
+    _ = try? ProviderArchive.verify(from: MemorySource(bytes), policy: policy)
+    _ = try? ProviderArchive.claimsWithoutVerifying(from: MemorySource(bytes))
+    _ = try? ClaimsToken(verifying: bytes, policy: policy)
+    _ = try? ClaimsToken.decodeWithoutVerifying(bytes)
+    _ = try? JSONValue(parsing: bytes)
+    if let text = String(validating: bytes, as: UTF8.self) {
+        _ = try? NKeyPair(seed: text)
+        _ = try? NKeyPublicKey(text)
+        _ = try? Target(text)
+    }
+    return 0
+}
+
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&argc, &argv, readEverything))
