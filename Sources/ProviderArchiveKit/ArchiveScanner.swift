@@ -90,10 +90,10 @@ struct ArchiveScanner {
                     default: break
                     }
                 }
-                let target = try destination(name, entry.size)
+                let place = try destination(name, entry.size)
                 // Kept before the signature is known: bounded, whatever the archive says.
                 let budget: Int? = token == nil ? unverifiedBudget : nil
-                let scanned = try Self.stream(entry, from: tar, to: target, chunk: chunk, budget: budget)
+                let scanned = try Self.stream(entry, from: tar, to: place, chunk: chunk, budget: budget)
                 if token == nil, let kept = scanned.bytes { unverifiedBudget -= kept.count }
                 if case .binary(let target) = name { binaries[target] = scanned } else { world = scanned }
             }

@@ -65,6 +65,11 @@ public enum CraftedTar {
             + header(name: "x86_64-linux.bin") + end
     }
 
+    /// Every archive above, named.
+    public static var numberTraps: [(name: String, bytes: [UInt8])] {
+        [("pax-length", paxLengthOverflow), ("base256-size", base256SizeOverflow), ("pax-size", paxSizeOverflow)]
+    }
+
     /// gzip of `bytes`, by the system's gzip.
     public static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         try ExternalTools.run(["gzip", "-c"], input: bytes).outputBytes

@@ -12,15 +12,9 @@ import Testing
         fixture = try Fixture()
     }
 
-    static let crafted: [(String, [UInt8])] = [
-        ("pax length 2^63-1", CraftedTar.paxLengthOverflow),
-        ("base-256 size 2^64-1", CraftedTar.base256SizeOverflow),
-        ("pax size 2^64-1", CraftedTar.paxSizeOverflow),
-    ]
-
     @Test(arguments: [false, true])
     func craftedNumbersAreTarErrorsForEveryReader(gzip: Bool) throws {
-        for (label, plain) in Self.crafted {
+        for (label, plain) in CraftedTar.numberTraps {
             let bytes = gzip ? try CraftedTar.gzip(plain) : plain
             for selection in [TargetSelection.all, .only(linux)] {
                 guard case .tar? = archiveError({ _ = try ProviderArchive.load(bytes: bytes, selection: selection) }) else {

@@ -17,8 +17,8 @@ import Testing
         try work.write(pattern(10_000), to: "provider")
     }
 
-    func create(_ extra: [String]) throws -> ParResult {
-        try work.par(["create", "-n", "p", "-v", "v", "-i", account.seed, "-s", service.seed] + extra)
+    func create(_ extra: [String], input: [UInt8]? = nil) throws -> ParResult {
+        try work.par(["create", "-n", "p", "-v", "v", "-i", account.seed, "-s", service.seed] + extra, input: input)
     }
 
     func expectNothingWritten(sourceLocation: SourceLocation = #_sourceLocation) throws {

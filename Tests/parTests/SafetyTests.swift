@@ -114,20 +114,7 @@ import Testing
 }
 
 /// Inputs that cannot be read twice, outputs that would clobber inputs, names at the limit.
-@Suite struct CreateInputTests {
-    let work: Workspace
-    let account = NKeyPair.generate(role: .account)
-    let service = NKeyPair.generate(role: .service)
-
-    init() throws {
-        work = try Workspace()
-        try work.write(pattern(10_000), to: "provider")
-    }
-
-    func create(_ extra: [String], input: [UInt8]? = nil) throws -> ParResult {
-        try work.par(["create", "-n", "p", "-v", "v", "-i", account.seed, "-s", service.seed] + extra, input: input)
-    }
-
+extension BadInputTests {
     @Test func pipesFifosAndStandardInputAreRefusedWithNothingWritten() throws {
         expectFailure(try create(["-b", "/dev/stdin", "--destination", "a.par"], input: pattern(5000)),
                       saying: "/dev/stdin is a pipe, not a regular file: write it to a file first")
@@ -179,19 +166,13 @@ import Testing
 
 /// Archives crafted to trap the reader get one line and exit 1 from every command.
 @Suite struct CraftedArchiveTests {
-    static let crafted: [(String, [UInt8])] = [
-        ("pax-length", CraftedTar.paxLengthOverflow),
-        ("base256-size", CraftedTar.base256SizeOverflow),
-        ("pax-size", CraftedTar.paxSizeOverflow),
-    ]
-
     @Test(arguments: [false, true])
     func everyCommandRefusesThemInOneLine(gzip: Bool) throws {
         let work = try Workspace()
         try work.write(pattern(100), to: "provider")
         let account = NKeyPair.generate(role: .account)
         let service = NKeyPair.generate(role: .service)
-        for (name, plain) in Self.crafted {
+        for (name, plain) in CraftedTar.numberTraps {
             let file = name + (gzip ? ".par.gz" : ".par")
             let bytes = gzip ? try CraftedTar.gzip(plain) : plain
             try work.write(bytes, to: file)
