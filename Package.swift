@@ -15,6 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The `par` command line: wash-style flags, help and usage errors.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The registry client's HTTP: streaming bodies with back-pressure, per-client TLS trust,
+        // timeouts, and no Authorization on cross-origin redirects. PARRegistry and par only.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The one place that touches zlib: static inline wrappers for its function-like macros.
@@ -47,10 +52,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Beside layer 4: pushing and pulling archives through OCI registries (URLSession).
+        // Beside layer 4: pushing and pulling archives through OCI registries (async-http-client).
         .target(
             name: "PARRegistry",
-            dependencies: ["ProviderArchiveKit"]
+            dependencies: [
+                "ProviderArchiveKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
         ),
         // Layer 5: the `par` command-line tool. Holds no format logic: it parses, calls, prints.
         .executableTarget(

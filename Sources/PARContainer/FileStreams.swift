@@ -64,6 +64,13 @@ public final class FileSource: ByteSource {
         return UInt64(status.st_size)
     }
 
+    /// Moves the read position to `offset` bytes from the start.
+    package func seek(to offset: UInt64) throws(FileError) {
+        guard let position = off_t(exactly: offset), lseek(descriptor, position, SEEK_SET) >= 0 else {
+            throw FileError(operation: "seek", path: path, code: errno)
+        }
+    }
+
     /// Whether two paths name the same existing file (device and inode), links followed.
     package static func isSameFile(_ first: String, _ second: String) -> Bool {
         var a = stat()

@@ -1,14 +1,29 @@
 /// Where an archive lives in a registry: `REGISTRY[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST]`,
 /// such as `localhost:5000/providers/http-server:0.23.0` (PAR-FORMAT section 6).
+///
+/// Docker Hub is named as docker clients name it: `docker.io` and `index.docker.io` are
+/// served by `registry-1.docker.io`, a one-part repository is in `library/`, and its
+/// credentials are saved under `https://index.docker.io/v1/`.
 public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
-    /// The registry's host and optional port, such as `localhost:5000` or `ghcr.io`.
+    /// The registry's host and optional port, such as `localhost:5000` or `ghcr.io`, as written.
     public let registry: String
-    /// The repository path, such as `providers/http-server`.
+    /// The repository path, such as `providers/http-server` (`library/NAME` on Docker Hub).
     public let repository: String
     /// The tag, such as `0.23.0`; `nil` when the reference has none.
     public let tag: String?
-    /// The pinned manifest digest, such as `sha256:4f3c...`; `nil` when not pinned.
-    public let digest: String?
+    /// The pinned manifest digest; `nil` when not pinned.
+    public let digest: Digest?
+
+    /// Whether this is Docker Hub.
+    public var isDockerHub: Bool { Self.dockerHubNames.contains(registry) }
+
+    /// The host (and port) that serves the registry API: `registry-1.docker.io` for Docker Hub.
+    public var apiHost: String { isDockerHub ? "registry-1.docker.io" : registry }
+
+    /// The key docker saves this registry's credentials under.
+    public var credentialKey: String { isDockerHub ? "https://index.docker.io/v1/" : registry }
+
+    static let dockerHubNames: Set<String> = ["docker.io", "index.docker.io", "registry-1.docker.io"]
 
     /// Parses a reference.
     ///
@@ -16,11 +31,11 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
     /// - Throws: ``RegistryError/invalidReference(_:reason:)`` saying what is wrong.
     public init(_ text: String) throws(RegistryError) {
         var rest = Substring(text)
-        var digest: String?
+        var digest: Digest?
         if let at = rest.firstIndex(of: "@") {
-            digest = String(rest[rest.index(after: at)...])
+            digest = Digest(String(rest[rest.index(after: at)...]))
             rest = rest[..<at]
-            guard let value = digest, Self.isDigest(value) else {
+            guard digest != nil else {
                 throw .invalidReference(text, reason: "the digest after @ must be sha256: and 64 lowercase hex characters")
             }
         }
@@ -44,13 +59,13 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
             throw .invalidReference(text, reason: "the repository must be lowercase path parts of a-z 0-9 separated by . _ - or /")
         }
         self.registry = registry
-        self.repository = String(path)
+        self.repository = Self.dockerHubNames.contains(registry) && !path.contains("/") ? "library/" + path : String(path)
         self.tag = tag
         self.digest = digest
     }
 
     public var description: String {
-        registry + "/" + repository + (tag.map { ":" + $0 } ?? "") + (digest.map { "@" + $0 } ?? "")
+        registry + "/" + repository + (tag.map { ":" + $0 } ?? "") + (digest.map { "@" + $0.description } ?? "")
     }
 
     /// Tells whether `text` looks like a reference rather than a file path, for commands that
@@ -58,12 +73,6 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
     public static func looksLikeReference(_ text: String) -> Bool {
         guard !text.hasPrefix("/"), !text.hasPrefix("."), (try? ImageReference(text)) != nil else { return false }
         return true
-    }
-
-    static func isDigest(_ text: String) -> Bool {
-        guard text.hasPrefix("sha256:") else { return false }
-        let hex = text.dropFirst(7)
-        return hex.count == 64 && hex.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
     }
 
     private static func isHost(_ text: String) -> Bool {

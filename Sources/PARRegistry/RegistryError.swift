@@ -1,6 +1,7 @@
 import ProviderArchiveKit
 
-/// Why a push or pull failed, with a message that says what to do.
+/// Why a push or pull failed, with a message that says what to do. No case carries a
+/// password or token, so none can print one.
 public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The reference cannot be parsed.
     case invalidReference(String, reason: String)
@@ -8,14 +9,34 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case latestRefused(String)
     /// The registry cannot be reached.
     case unreachable(registry: String, reason: String)
+    /// The connection broke in the middle (reset, closed); retried before this is thrown.
+    case connectionLost(registry: String, reason: String)
+    /// The registry's certificate is not trusted, or TLS failed.
+    case untrustedCertificate(registry: String, reason: String)
+    /// A `--ca-file` cannot be read or holds no certificate.
+    case certificateFile(path: String, reason: String)
+    /// A transfer moved fewer than `minimumBytes` in `window`.
+    case stalled(registry: String, window: Duration, minimumBytes: Int)
+    /// A manifest, token or error answer is larger than allowed.
+    case answerTooLarge(request: String, limit: Int)
+    /// A blob's body is longer or shorter than its descriptor's size.
+    case blobSizeMismatch(digest: Digest, declared: UInt64, received: UInt64)
     /// The registry wants credentials, or refused the ones given (HTTP 401).
     case unauthorized(registry: String, credentialsGiven: Bool)
     /// The credentials are valid but may not do this (HTTP 403).
     case forbidden(registry: String)
+    /// A bearer challenge names a token endpoint over plain HTTP for an HTTPS registry.
+    case insecureTokenEndpoint(realm: String, registry: String)
+    /// The docker config file cannot be read or parsed.
+    case dockerConfig(path: String, reason: String)
+    /// A docker credential helper failed.
+    case credentialHelper(name: String, reason: String)
     /// No such repository, tag, manifest or blob (HTTP 404).
     case notFound(String)
     /// A digest differs from the one expected.
-    case digestMismatch(what: String, expected: String, actual: String)
+    case digestMismatch(what: String, expected: Digest, actual: Digest)
+    /// The registry refused an uploaded blob's digest.
+    case uploadRejected(Digest)
     /// The manifest holds no provider archive layer.
     case notAProviderArchive(mediaTypes: [String])
     /// The archive is not valid: refused before a push, or after a pull.
@@ -33,16 +54,38 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             "\(text) uses the tag 'latest' or none: name a version tag, or pass --allow-latest on purpose"
         case .unreachable(let registry, let reason):
             "cannot reach the registry \(registry) (\(reason)): check the address, and use --insecure for a plain-HTTP registry"
+        case .connectionLost(let registry, let reason):
+            "the connection to \(registry) broke (\(reason)), and retrying did not help: try again later"
+        case .untrustedCertificate(let registry, let reason):
+            "the registry \(registry) failed TLS verification (\(reason)): if it uses a private CA, pass --ca-file CA.pem"
+        case .certificateFile(let path, let reason):
+            "the CA file \(path) is not usable: \(reason); give a PEM file of certificates"
+        case .stalled(let registry, let window, let minimumBytes):
+            "the registry stopped sending data: \(registry) moved less than \(minimumBytes) bytes in \(window.components.seconds) s; try again later, or allow more with --timeout"
+        case .answerTooLarge(let request, let limit):
+            "the registry's answer to \(request) is larger than \(limit) bytes, more than any manifest: refusing it"
+        case .blobSizeMismatch(let digest, let declared, let received):
+            received > declared
+                ? "the blob \(digest) is longer than the \(declared) bytes its manifest declares: refusing it"
+                : "the blob \(digest) ended after \(received) of the \(declared) bytes its manifest declares: try again"
         case .unauthorized(let registry, let given):
             given
-                ? "the registry \(registry) refused the credentials (401): check --user and --password"
-                : "the registry \(registry) requires credentials (401): pass --user and --password (or WASH_REG_USER, WASH_REG_PASSWORD)"
+                ? "the registry \(registry) refused the credentials (401): check --user and the password, or your docker login"
+                : "the registry \(registry) requires credentials (401): pass --user and --password-stdin (or WASH_REG_USER, WASH_REG_PASSWORD), or docker login"
         case .forbidden(let registry):
             "the registry \(registry) refused access (403): these credentials may not do this"
+        case .insecureTokenEndpoint(let realm, let registry):
+            "the registry \(registry) sends credentials to \(realm), over plain HTTP: refusing to; the registry is misconfigured"
+        case .dockerConfig(let path, let reason):
+            "the docker config \(path) is not usable: \(reason); fix it, or set DOCKER_CONFIG to another folder"
+        case .credentialHelper(let name, let reason):
+            "the docker credential helper \(name) failed: \(reason); check the helper, or pass --user and --password-stdin"
         case .notFound(let what):
             "\(what) was not found in the registry (404): check the repository and tag"
         case .digestMismatch(let what, let expected, let actual):
             "the \(what) digest is \(actual), not the expected \(expected): the content differs from what was pinned or sent"
+        case .uploadRejected(let digest):
+            "the registry refused the uploaded blob \(digest): its bytes arrived changed; try again"
         case .notAProviderArchive(let mediaTypes):
             "the image holds no provider archive layer (found \(mediaTypes.isEmpty ? "no layers" : mediaTypes.joined(separator: ", "))): it is not a provider archive"
         case .invalidArchive(let error):
@@ -51,6 +94,16 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             "the registry answered \(request) with HTTP \(status)\(detail.isEmpty ? "" : ": \(detail)")"
         case .file(let error):
             error.description
+        }
+    }
+
+    /// Whether the same request may succeed if sent again: a busy or restarting registry,
+    /// a broken connection, a stall.
+    var isTransient: Bool {
+        switch self {
+        case .unexpectedResponse(let status, _, _): RegistrySession.retriedStatuses.contains(status)
+        case .connectionLost, .stalled: true
+        default: false
         }
     }
 }

@@ -1,219 +1,204 @@
 import Foundation
+import NIOConcurrencyHelpers
+import NIOHTTP1
 import ProviderArchiveKit
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+/// One conversation with one registry: the distribution API, answering auth challenges
+/// (basic, and the bearer token dance public registries use) and retrying what is safe to.
+///
+/// Credentials go only where they belong: `Authorization` only on requests to the registry's
+/// own origin (scheme, host, port; a blob's redirect elsewhere gets none), credentials to a
+/// token endpoint only over HTTPS unless the registry itself is plain HTTP (`--insecure`).
+final class RegistrySession: Sendable {
+    /// Statuses that mean "busy or restarting, try again": rate limits and gateway trouble.
+    static let retriedStatuses: Set<Int> = [429, 502, 503, 504]
 
-/// User name and password for a registry's basic auth, or for its token endpoint.
-public struct RegistryCredentials: Sendable, Equatable {
-    /// The user name.
-    public let user: String
-    /// The password or access token.
-    public let password: String
-
-    /// Creates credentials.
-    public init(user: String, password: String) {
-        self.user = user
-        self.password = password
-    }
-
-    var basicAuthorization: String {
-        "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-    }
-}
-
-/// An HTTP response with its body in memory (small answers only) or in a file (blobs).
-struct HTTPResponse {
-    let status: Int
-    let headers: [String: String]
-    let body: Data
-    let file: URL?
-
-    func header(_ name: String) -> String? { headers[name.lowercased()] }
-}
-
-/// One conversation with one registry: the distribution API over URLSession, answering
-/// auth challenges (basic, and the bearer token dance public registries use) as they come.
-final class RegistrySession: @unchecked Sendable {
-    enum Body {
-        case none
-        case data(Data)
-        case file(URL)
-    }
-
-    /// The largest non-blob answer accepted (manifests, token, errors).
-    static let maximumAnswerSize = 4 << 20
-
-    let registry: String
+    let reference: ImageReference
     let baseURL: URL
+    let transport: RegistryTransport
     private let credentials: RegistryCredentials?
-    private let session: URLSession
-    private var authorization: String?
+    private let retry: RetryPolicy
+    private let events: (@Sendable (RegistryEvent) -> Void)?
+    private let authorization = NIOLockedValueBox<String?>(nil)
 
-    init(registry: String, insecure: Bool, credentials: RegistryCredentials?) throws(RegistryError) {
-        guard let url = URL(string: (insecure ? "http://" : "https://") + registry) else {
-            throw .invalidReference(registry, reason: "not a host name")
+    init(
+        reference: ImageReference, insecure: Bool, credentials: RegistryCredentials?, transport: RegistryTransport,
+        retry: RetryPolicy, events: (@Sendable (RegistryEvent) -> Void)?
+    ) throws(RegistryError) {
+        guard let url = URL(string: (insecure ? "http://" : "https://") + reference.apiHost) else {
+            throw .invalidReference(reference.description, reason: "not a host name")
         }
-        self.registry = registry
+        self.reference = reference
         self.baseURL = url
+        self.transport = transport
         self.credentials = credentials
-        session = Self.sharedSession
+        self.retry = retry
+        self.events = events
     }
 
-    /// One URLSession for every registry conversation: FoundationNetworking on Linux copes
-    /// badly with many sessions alive at once. No cookies or cache; auth is per conversation.
-    private static let sharedSession: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 120
-        configuration.httpMaximumConnectionsPerHost = 4
-        configuration.httpShouldSetCookies = false
-        configuration.urlCache = nil
-        return URLSession(configuration: configuration, delegate: challenges, delegateQueue: nil)
-    }()
-
-    private static let challenges = ChallengePassThrough()
+    var registry: String { reference.registry }
 
     /// The URL of a path under the registry, or of a Location the registry gave.
-    func url(_ pathOrLocation: String) -> URL {
-        if pathOrLocation.hasPrefix("http://") || pathOrLocation.hasPrefix("https://"), let url = URL(string: pathOrLocation) {
-            return url
-        }
-        return URL(string: pathOrLocation, relativeTo: baseURL)?.absoluteURL ?? baseURL
+    func url(_ pathOrLocation: String) -> String {
+        URL(string: pathOrLocation, relativeTo: baseURL)?.absoluteURL.absoluteString ?? baseURL.absoluteString + pathOrLocation
     }
 
-    /// Authenticates up front, as docker does: `GET /v2/`, and when the registry challenges,
-    /// basic credentials or a bearer token for `scope`. Later requests, HEAD ones included,
-    /// then carry the authorization and meet no challenge (libcurl can stall on a HEAD that
-    /// answers 401 with a body length).
+    /// Whether `url` is on the registry's own origin: scheme, host and port.
+    func isRegistryOrigin(_ url: String) -> Bool {
+        guard let other = URL(string: url) else { return false }
+        return Self.origin(of: other) == Self.origin(of: baseURL)
+    }
+
+    static func origin(of url: URL) -> String {
+        let scheme = url.scheme?.lowercased() ?? ""
+        let port = url.port ?? (scheme == "https" ? 443 : 80)
+        return "\(scheme)://\(url.host?.lowercased() ?? ""):\(port)"
+    }
+
+    /// Authenticates up front, as docker does: `GET /v2/`, answering the challenge for `scope`.
     func authenticate(scope: String) async throws(RegistryError) {
-        _ = try await send("GET", url("/v2/"), scope: scope)
+        _ = try await send(HTTPRequest(method: .GET, url: url("/v2/")), scope: scope, repeatable: true)
     }
 
-    /// Sends a request, answering one auth challenge; the body of the answer is kept in memory
-    /// (or written to a file with `download`).
+    /// Sends a request, with the registry's authorization when it goes to the registry,
+    /// answering one auth challenge, and retrying 429/502/503/504 and broken connections
+    /// when `repeatable`. A body streamed to `stream` is never retried here: the caller
+    /// starts that transfer again from the beginning.
     func send(
-        _ method: String, _ url: URL, headers: [String: String] = [:], body: Body = .none, download: Bool = false,
-        scope: String
-    ) async throws(RegistryError) -> HTTPResponse {
-        var response = try await perform(method, url, headers: headers, body: body, download: download)
-        if response.status == 401 {
-            try await answerChallenge(response.header("WWW-Authenticate") ?? "", scope: scope)
-            if let file = response.file { try? FileManager.default.removeItem(at: file) }
-            response = try await perform(method, url, headers: headers, body: body, download: download)
-        }
-        switch response.status {
-        case 401: throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
-        case 403: throw .forbidden(registry: registry)
-        default: return response
-        }
-    }
-
-    private func perform(
-        _ method: String, _ url: URL, headers: [String: String], body: Body, download: Bool
-    ) async throws(RegistryError) -> HTTPResponse {
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
-        let session = self.session
-        let registry = self.registry
-        let challenges = Self.challenges
-        let reference = TaskReference()
-        do {
-            return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
-                let finish: @Sendable (Data?, URL?, URLResponse?, (any Error)?) -> Void = { data, file, response, error in
-                    if let identifier = reference.identifier, let challenge = challenges.takeChallenge(for: identifier) {
-                        continuation.resume(returning: HTTPResponse(status: challenge.statusCode, headers: Self.headers(of: challenge), body: Data(), file: nil))
-                        return
-                    }
-                    if let error {
-                        continuation.resume(throwing: error)
-                        return
-                    }
-                    guard let http = response as? HTTPURLResponse else {
-                        continuation.resume(throwing: RegistryError.unreachable(registry: registry, reason: "no HTTP answer"))
-                        return
-                    }
-                    continuation.resume(returning: HTTPResponse(status: http.statusCode, headers: Self.headers(of: http), body: data ?? Data(), file: file))
-                }
-                let task: URLSessionTask
-                if download {
-                    task = session.downloadTask(with: request) { location, response, error in
-                        // The system removes `location` when this returns: move it first.
-                        var kept: URL?
-                        if let location {
-                            let destination = FileManager.default.temporaryDirectory
-                                .appendingPathComponent("par-download-\(UUID().uuidString)")
-                            if (try? FileManager.default.moveItem(at: location, to: destination)) != nil { kept = destination }
-                        }
-                        finish(nil, kept, response, error)
-                    }
-                } else {
-                    switch body {
-                    case .none:
-                        task = session.dataTask(with: request) { data, response, error in finish(data, nil, response, error) }
-                    case .data(let data):
-                        task = session.uploadTask(with: request, from: data) { data, response, error in finish(data, nil, response, error) }
-                    case .file(let file):
-                        task = session.uploadTask(with: request, fromFile: file) { data, response, error in finish(data, nil, response, error) }
-                    }
-                }
-                reference.identifier = task.taskIdentifier
-                task.resume()
+        _ request: HTTPRequest, scope: String, repeatable: Bool, stream: BodyStream? = nil,
+        sent: (@Sendable (Int) -> Void)? = nil
+    ) async throws(RegistryError) -> HTTPAnswer {
+        var challenged = false
+        var retries = 0
+        while true {
+            var attempt = request
+            if isRegistryOrigin(request.url), let authorization = authorization.withLockedValue({ $0 }) {
+                attempt.headers.append(("Authorization", authorization))
             }
-        } catch let error as RegistryError {
-            throw error
-        } catch {
-            throw .unreachable(registry: registry, reason: (error as NSError).localizedDescription)
+            let answer: HTTPAnswer
+            do {
+                answer = try await transport.exchange(attempt, limit: transport.limits.maximumAnswerSize, stream: stream, sent: sent)
+            } catch {
+                guard error.isTransient, repeatable, retries < retry.maximumRetries else { throw error.error }
+                retries += 1
+                try await pause(request, reason: error.error.description, retry: retries, retryAfter: nil)
+                continue
+            }
+            // Only the registry itself gets an answer to its challenge.
+            if answer.status == 401, !challenged, isRegistryOrigin(answer.url) {
+                challenged = true
+                try await answerChallenge(answer.header("WWW-Authenticate") ?? "", scope: scope)
+                continue
+            }
+            if Self.retriedStatuses.contains(answer.status), repeatable, retries < retry.maximumRetries {
+                retries += 1
+                let retryAfter = answer.header("Retry-After").flatMap(Int.init).map { Duration.seconds(max($0, 0)) }
+                try await pause(request, reason: "the registry answered \(answer.status)", retry: retries, retryAfter: retryAfter)
+                continue
+            }
+            switch answer.status {
+            case 401: throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
+            case 403: throw .forbidden(registry: registry)
+            default: return answer
+            }
         }
     }
 
-    static func headers(of response: HTTPURLResponse) -> [String: String] {
-        var headers: [String: String] = [:]
-        for (name, value) in response.allHeaderFields {
-            if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
-        }
-        return headers
+    private func pause(_ request: HTTPRequest, reason: String, retry number: Int, retryAfter: Duration?) async throws(RegistryError) {
+        let delay = retry.delay(forRetry: number, retryAfter: retryAfter)
+        events?(.retrying(request: request.summary, reason: reason, retry: number, of: retry.maximumRetries, after: delay))
+        await sleep(delay)
+    }
+
+    /// Sleeps, unless the task is cancelled.
+    func sleep(_ delay: Duration) async {
+        try? await Task.sleep(for: delay)
+    }
+
+    /// The retry policy, for callers that restart whole transfers.
+    var retryPolicy: RetryPolicy { retry }
+
+    /// Tells the caller's event handler that a transfer starts again.
+    func notify(_ event: RegistryEvent) {
+        events?(event)
     }
 
     /// Answers `WWW-Authenticate`: basic with the credentials, or bearer with a token fetched
-    /// from the realm (with the credentials, if any, as basic auth there).
+    /// from the realm (with the credentials, if any).
     private func answerChallenge(_ challenge: String, scope: String) async throws(RegistryError) {
         let (scheme, parameters) = Self.parseChallenge(challenge)
         switch scheme {
         case "basic":
-            guard let credentials else { throw .unauthorized(registry: registry, credentialsGiven: false) }
-            authorization = credentials.basicAuthorization
+            guard let credentials, credentials.identityToken == nil else {
+                throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
+            }
+            authorization.withLockedValue { $0 = credentials.basicAuthorization }
         case "bearer":
-            guard let realm = parameters["realm"], var components = URLComponents(string: realm) else {
-                throw .unexpectedResponse(status: 401, request: "authentication", detail: "a bearer challenge without a realm")
-            }
-            var query = components.queryItems ?? []
-            if let service = parameters["service"] { query.append(URLQueryItem(name: "service", value: service)) }
-            query.append(URLQueryItem(name: "scope", value: parameters["scope"] ?? scope))
-            components.queryItems = query
-            guard let tokenURL = components.url else {
-                throw .unexpectedResponse(status: 401, request: "authentication", detail: "an invalid realm \(realm)")
-            }
-            authorization = credentials?.basicAuthorization
-            let answer = try await perform("GET", tokenURL, headers: [:], body: .none, download: false)
-            authorization = nil
-            guard answer.status == 200 else {
-                if answer.status == 401 || answer.status == 403 {
-                    throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
-                }
-                throw .unexpectedResponse(status: answer.status, request: "GET \(realm)", detail: "the token endpoint refused")
-            }
-            guard let json = try? JSONValue(parsing: Array(answer.body)),
-                case .string(let token)? = json["token"] ?? json["access_token"]
+            guard let realm = parameters["realm"], var components = URLComponents(string: realm),
+                let realmScheme = components.scheme?.lowercased(), ["http", "https"].contains(realmScheme)
             else {
-                throw .unexpectedResponse(status: 200, request: "GET \(realm)", detail: "no token in the answer")
+                throw .unexpectedResponse(status: 401, request: "authentication", detail: "a bearer challenge without a usable realm")
             }
-            authorization = "Bearer " + token
+            // A plain-HTTP token endpoint is acceptable only for a registry that is itself plain HTTP.
+            if realmScheme == "http", baseURL.scheme == "https" {
+                throw .insecureTokenEndpoint(realm: realm, registry: registry)
+            }
+            let service = parameters["service"]
+            let wanted = parameters["scope"] ?? scope
+            let token: String
+            if let identityToken = credentials?.identityToken {
+                token = try await exchangeIdentityToken(identityToken, realm: realm, service: service, scope: wanted)
+            } else {
+                var query = components.queryItems ?? []
+                if let service { query.append(URLQueryItem(name: "service", value: service)) }
+                query.append(URLQueryItem(name: "scope", value: wanted))
+                components.queryItems = query
+                guard let tokenURL = components.url?.absoluteString else {
+                    throw .unexpectedResponse(status: 401, request: "authentication", detail: "an invalid realm")
+                }
+                var request = HTTPRequest(method: .GET, url: tokenURL)
+                if let credentials { request.headers.append(("Authorization", credentials.basicAuthorization)) }
+                token = try await fetchToken(request, realm: realm)
+            }
+            authorization.withLockedValue { $0 = "Bearer " + token }
         default:
             throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
         }
+    }
+
+    /// OAuth2's refresh-token grant, as docker uses an identity token.
+    private func exchangeIdentityToken(_ identityToken: String, realm: String, service: String?, scope: String) async throws(RegistryError) -> String {
+        var form = URLComponents()
+        form.queryItems = [
+            URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: identityToken),
+            URLQueryItem(name: "client_id", value: "par"), URLQueryItem(name: "scope", value: scope),
+        ] + (service.map { [URLQueryItem(name: "service", value: $0)] } ?? [])
+        let body = Array((form.percentEncodedQuery ?? "").utf8)
+        let request = HTTPRequest(
+            method: .POST, url: realm, headers: [("Content-Type", "application/x-www-form-urlencoded")], body: .bytes(body))
+        return try await fetchToken(request, realm: realm)
+    }
+
+    private func fetchToken(_ request: HTTPRequest, realm: String) async throws(RegistryError) -> String {
+        let answer: HTTPAnswer
+        do {
+            answer = try await transport.exchange(request, limit: transport.limits.maximumAnswerSize)
+        } catch {
+            throw error.error
+        }
+        let endpoint = URL(string: realm).map { Self.origin(of: $0) } ?? "the token endpoint"
+        guard answer.status == 200 else {
+            if answer.status == 401 || answer.status == 403 {
+                throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
+            }
+            throw .unexpectedResponse(status: answer.status, request: "the token request to \(endpoint)", detail: "the token endpoint refused")
+        }
+        guard let json = try? JSONValue(parsing: answer.body), case .string(let token)? = json["token"] ?? json["access_token"],
+            !token.isEmpty
+        else {
+            throw .unexpectedResponse(status: 200, request: "the token request to \(endpoint)", detail: "no token in the answer")
+        }
+        return token
     }
 
     /// `Bearer realm="...",service="...",scope="..."` -> ("bearer", [realm: ..., ...]).
@@ -241,36 +226,4 @@ final class RegistrySession: @unchecked Sendable {
         }
         return (scheme, parameters)
     }
-}
-
-/// Turns HTTP auth challenges back into plain 401 answers, which `RegistrySession` answers
-/// itself. FoundationNetworking on Linux never completes a task whose answer is a `Basic`
-/// challenge on its own, so the challenge's response is kept and the task cancelled.
-final class ChallengePassThrough: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-    private let lock = NSLock()
-    private var challenged: [Int: HTTPURLResponse] = [:]
-
-    func urlSession(
-        _ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
-        completionHandler: @escaping @Sendable (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
-    ) {
-        if let response = challenge.failureResponse as? HTTPURLResponse {
-            lock.lock()
-            challenged[task.taskIdentifier] = response
-            lock.unlock()
-        }
-        completionHandler(.cancelAuthenticationChallenge, nil)
-    }
-
-    /// The 401 answer a task was cancelled on, if it was; forgotten once taken.
-    func takeChallenge(for task: Int) -> HTTPURLResponse? {
-        lock.lock()
-        defer { lock.unlock() }
-        return challenged.removeValue(forKey: task)
-    }
-}
-
-/// Lets a completion handler find the task it belongs to.
-final class TaskReference: @unchecked Sendable {
-    var identifier: Int?
 }

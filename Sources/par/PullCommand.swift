@@ -40,17 +40,27 @@ struct PullCommand: AsyncParsableCommand {
             } else {
                 target = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
             }
-            let result = try await registry.client.pull(
-                reference, to: target, expectedDigest: digest, allowLatest: registry.allowLatest,
-                policy: VerificationPolicy(trustedIssuers: trusted))
+            let pinned = try digest.map { text in
+                guard let pinned = Digest(pinning: text) else {
+                    throw CLIError("--digest \(text) is not a SHA-256 digest: give sha256: and 64 hex digits, or the 64 digits")
+                }
+                return pinned
+            }
+            let client = try registry.client(for: reference, console: console)
+            let progress = console.progress("pulling")
+            defer { progress.finish() }
+            let result = try await client.pull(
+                reference, to: target, expectedDigest: pinned, allowLatest: registry.allowLatest,
+                policy: VerificationPolicy(trustedIssuers: trusted), progress: { progress.update($0, of: $1) })
+            progress.finish()
             switch console.format {
             case .text:
                 console.print("Pulled \(reference) to \(result.path) (verified)")
                 console.print("Digest: \(result.manifestDigest)")
             case .json:
                 var members: [(key: String, value: JSONValue)] = [
-                    ("file", .string(result.path)), ("digest", .string(result.manifestDigest)),
-                    ("layer_digest", .string(result.layerDigest)),
+                    ("file", .string(result.path)), ("digest", .string(result.manifestDigest.description)),
+                    ("layer_digest", .string(result.layerDigest.description)),
                 ]
                 members += washSummary(result.archive.claims)
                 console.printJSON(.object(members))

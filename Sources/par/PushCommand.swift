@@ -42,8 +42,10 @@ struct PushCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: archive) else {
                 throw CLIError("cannot open \(archive): no such file or directory; check the path")
             }
+            let client = try registry.client(for: reference, console: console)
             let progress = console.progress("pushing")
-            let result = try await registry.client.push(
+            defer { progress.finish() }
+            let result = try await client.push(
                 archiveAt: archive, to: reference, config: configBytes, annotations: pairs,
                 allowLatest: registry.allowLatest, progress: { progress.update($0, of: $1) })
             progress.finish()
@@ -54,7 +56,7 @@ struct PushCommand: AsyncParsableCommand {
             case .json:
                 console.printJSON(.object([
                     ("reference", .string(result.reference.description)), ("tag", .string(result.tag)),
-                    ("digest", .string(result.manifestDigest)), ("uploaded_blobs", .integer(result.uploadedBlobs)),
+                    ("digest", .string(result.manifestDigest.description)), ("uploaded_blobs", .integer(result.uploadedBlobs)),
                     ("existing_blobs", .integer(result.existingBlobs)),
                 ]))
             }

@@ -3,8 +3,9 @@ import Foundation
 import PARRegistry
 import ProviderArchiveKit
 
-/// How to reach a registry: `--insecure`, `--user`, `--password` (env WASH_REG_USER,
-/// WASH_REG_PASSWORD), `--allow-latest`.
+/// How to reach a registry: transport (`--insecure`, `--ca-file`,
+/// `--insecure-skip-tls-verify`, `--timeout`), credentials (`--user` with `--password` or
+/// `--password-stdin`, WASH_REG_USER/WASH_REG_PASSWORD, then docker's config), `--allow-latest`.
 struct RegistryOptions: ParsableArguments {
     @Flag(help: "Accept the tag 'latest', or a reference with no tag.")
     var allowLatest = false
@@ -12,18 +13,74 @@ struct RegistryOptions: ParsableArguments {
     @Flag(help: "Use plain HTTP, for a local registry.")
     var insecure = false
 
+    @Flag(help: "Do not verify the registry's TLS certificate (unsafe: anyone on the path can read and change the traffic).")
+    var insecureSkipTLSVerify = false
+
+    @Option(name: .customLong("ca-file"), help: "A PEM file of CA certificates to trust besides the system's; repeat for several (env WASH_REG_CA_FILE, paths separated by ':').")
+    var caFiles: [String] = []
+
     @Option(name: .shortAndLong, help: "The registry user (env WASH_REG_USER).")
     var user: String?
 
-    @Option(name: .shortAndLong, help: "The registry password (env WASH_REG_PASSWORD).")
+    @Option(name: .shortAndLong, help: "The registry password (env WASH_REG_PASSWORD); --password-stdin keeps it out of the process list.")
     var password: String?
 
-    var client: ProviderRegistry {
+    @Flag(help: "Read the password from standard input (one line).")
+    var passwordStdin = false
+
+    @Option(help: "Seconds a transfer may go on moving less than 1 KiB before it fails (default 30).")
+    var timeout: Int = 30
+
+    func validate() throws {
+        if password != nil && passwordStdin {
+            throw ValidationError("--password and --password-stdin both give the password: use one")
+        }
+        if insecure && insecureSkipTLSVerify {
+            throw ValidationError("--insecure uses plain HTTP, which has no TLS to skip: use one of them")
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be a whole number of seconds above 0") }
+    }
+
+    /// A client configured from the flags, the environment and docker's config, in that
+    /// order of precedence for credentials.
+    func client(for reference: ImageReference, console: Console) throws -> ProviderRegistry {
         let environment = ProcessInfo.processInfo.environment
-        let user = self.user ?? environment["WASH_REG_USER"]
-        let password = self.password ?? environment["WASH_REG_PASSWORD"]
-        let credentials = user.map { RegistryCredentials(user: $0, password: password ?? "") }
-        return ProviderRegistry(insecure: insecure, credentials: credentials)
+        var authorityFiles = caFiles
+        if let listed = environment["WASH_REG_CA_FILE"], !listed.isEmpty {
+            authorityFiles += listed.split(separator: ":").map(String.init)
+        }
+        if insecureSkipTLSVerify {
+            console.note("warning: --insecure-skip-tls-verify: the registry's certificate is not checked; anyone on the network path can read and change what is sent, credentials included")
+        }
+        return ProviderRegistry(
+            insecure: insecure, credentials: try credentials(for: reference, environment: environment),
+            tls: RegistryTLS(certificateAuthorityFiles: authorityFiles, verifiesCertificates: !insecureSkipTLSVerify),
+            limits: RegistryLimits(window: .seconds(timeout)),
+            events: { console.note($0.description) })
+    }
+
+    /// `--user` with `--password` or `--password-stdin`; else WASH_REG_USER/WASH_REG_PASSWORD;
+    /// else what docker saved for the registry; else none.
+    private func credentials(for reference: ImageReference, environment: [String: String]) throws -> RegistryCredentials? {
+        if passwordStdin {
+            guard let user = user ?? environment["WASH_REG_USER"] else {
+                throw CLIError("--password-stdin needs --user (or WASH_REG_USER) to go with the password")
+            }
+            return RegistryCredentials(user: user, password: try Self.readPasswordFromStandardInput())
+        }
+        if let user = user ?? environment["WASH_REG_USER"] {
+            return RegistryCredentials(user: user, password: password ?? environment["WASH_REG_PASSWORD"] ?? "")
+        }
+        return try DockerCredentials.standard(environment: environment)?.credentials(for: reference)
+    }
+
+    /// The first line of standard input, without its line ending.
+    private static func readPasswordFromStandardInput() throws -> String {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        var text = String(decoding: data, as: UTF8.self)
+        if let newline = text.firstIndex(where: \.isNewline) { text = String(text[..<newline]) }
+        guard !text.isEmpty else { throw CLIError("--password-stdin: standard input holds no password") }
+        return text
     }
 }
 
@@ -48,7 +105,7 @@ func localArchive(_ argument: String, registry: RegistryOptions, console: Consol
     let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
     do {
         // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
-        let result = try await registry.client.pull(
+        let result = try await registry.client(for: reference, console: console).pull(
             reference, to: .named(folder: folder, name: "archive"), allowLatest: registry.allowLatest,
             policy: VerificationPolicy(allowsExpired: true))
         return (result.path, cleanup)

@@ -1,0 +1,97 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import ProviderArchiveKit
+
+/// One download of an archive layer into a temporary file beside its destination: the
+/// file is named once its first bytes tell plain from gzip, the body is held to the
+/// descriptor's size as it arrives (a longer one fails at the first byte too many), and the
+/// digest is computed on the way. Nothing stays behind unless ``commit()`` renames it.
+final class BlobDownload: Sendable {
+    private let layer: OCIDescriptor
+    private let destinationKind: PullDestination
+    private let progress: (@Sendable (UInt64, UInt64) -> Void)?
+    private let state = NIOLockedValueBox(State())
+
+    /// The sink and running digest; touched by one task at a time, under the lock.
+    private struct State: @unchecked Sendable {
+        var pending: [UInt8] = []
+        var sink: AtomicFileSink?
+        var hash = StreamingHash()
+        var received: UInt64 = 0
+    }
+
+    init(_ layer: OCIDescriptor, destination: PullDestination, progress: (@Sendable (UInt64, UInt64) -> Void)?) {
+        self.layer = layer
+        self.destinationKind = destination
+        self.progress = progress
+    }
+
+    /// The temporary file's path, once created.
+    var path: String { state.withLockedValue { $0.sink?.path ?? "" } }
+
+    /// Where ``commit()`` puts the file.
+    var destination: String { state.withLockedValue { $0.sink?.destination ?? "" } }
+
+    /// Takes the next chunk of the body.
+    func write(_ chunk: ByteBuffer) throws {
+        let layer = self.layer
+        let received: UInt64 = try state.withLockedValue { state in
+            guard state.received + UInt64(chunk.readableBytes) <= layer.size else {
+                throw RegistryError.blobSizeMismatch(
+                    digest: layer.digest, declared: layer.size, received: state.received + UInt64(chunk.readableBytes))
+            }
+            try chunk.withUnsafeReadableBytes { bytes in
+                state.hash.update(bytes)
+                if let sink = state.sink {
+                    try sink.write(bytes)
+                } else {
+                    state.pending += bytes
+                    if state.pending.count >= 2 { try Self.open(&state, destination: destinationKind) }
+                }
+            }
+            state.received += UInt64(chunk.readableBytes)
+            return state.received
+        }
+        progress?(received, layer.size)
+    }
+
+    /// Checks the whole body arrived, with the digest the manifest names.
+    func finish() throws(RegistryError) {
+        let layer = self.layer
+        let (received, actual) = state.withLockedValue { ($0.received, Digest($0.hash.finalize())) }
+        guard received == layer.size else {
+            throw .blobSizeMismatch(digest: layer.digest, declared: layer.size, received: received)
+        }
+        guard actual == layer.digest else { throw .digestMismatch(what: "archive layer", expected: layer.digest, actual: actual) }
+        do {
+            // A blob of fewer than 2 bytes is not an archive, but is written, to be refused by name.
+            try state.withLockedValue { state in
+                if state.sink == nil { try Self.open(&state, destination: destinationKind) }
+            }
+        } catch {
+            throw .file(error as? FileError ?? FileError(operation: "create", path: destinationKind.path(compressed: false), code: EIO))
+        }
+    }
+
+    /// Renames the file into place.
+    func commit() throws(FileError) {
+        let sink = state.withLockedValue { $0.sink }
+        try sink?.commit()
+    }
+
+    /// Removes the temporary file.
+    func discard() {
+        state.withLockedValue { state in
+            state.sink?.discard()
+            state.sink = nil
+        }
+    }
+
+    private static func open(_ state: inout State, destination: PullDestination) throws {
+        let sink = try AtomicFileSink(destination: destination.path(compressed: GzipReader.isGzip(state.pending)), mode: 0o644)
+        try sink.write(state.pending)
+        state.pending = []
+        state.sink = sink
+    }
+}
