@@ -169,7 +169,10 @@ final class RegistryTransport: Sendable {
             return TransportFailure(error: Self.tlsFailure(error, registry: registry), isTransient: false)
         case let error as NIOSSLExtraError:
             return TransportFailure(error: .untrustedCertificate(registry: registry, reason: Self.reason(error)), isTransient: false)
-        case let error as HTTPClientError where error == .remoteConnectionClosed || error == .readTimeout:
+        case let error as HTTPClientError where error == .readTimeout:
+            // No byte for a whole window: the same stall the watchdog reports.
+            return TransportFailure(error: .stalled(registry: registry, window: limits.window, minimumBytes: limits.minimumBytes), isTransient: true)
+        case let error as HTTPClientError where error == .remoteConnectionClosed:
             return TransportFailure(error: .connectionLost(registry: registry, reason: Self.reason(error)), isTransient: true)
         case let error as IOError where [ECONNRESET, EPIPE].contains(error.errnoCode):
             return TransportFailure(error: .connectionLost(registry: registry, reason: Self.reason(error)), isTransient: true)

@@ -15,8 +15,10 @@ public final class LocalRegistry: @unchecked Sendable {
 
     public static let anonymous = Result { try LocalRegistry() }
     public static let withPassword = Result { try LocalRegistry(user: "alice", password: "s3cret") }
+    /// Over HTTPS, with a certificate from ``TestCertificates``.
+    public static let withTLS = Result { try LocalRegistry(tls: try TestCertificates.shared.get()) }
 
-    init(user: String? = nil, password: String? = nil) throws {
+    init(user: String? = nil, password: String? = nil, tls: TestCertificates? = nil) throws {
         guard let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].first(where: FileManager.default.isExecutableFile)
         else { throw ToolMissing(message: "the registry tests need Debian's docker-registry: apt-get install docker-registry apache2-utils") }
         directory = try ExternalTools.temporaryDirectory()
@@ -33,6 +35,14 @@ public final class LocalRegistry: @unchecked Sendable {
               addr: \(address)
 
             """
+        if let tls {
+            config += """
+                  tls:
+                    certificate: \(tls.certificate)
+                    key: \(tls.key)
+
+                """
+        }
         if let user, let password {
             let entry = try ExternalTools.run(["htpasswd", "-Bbn", user, password])
             guard entry.status == 0 else { throw ToolMissing(message: "htpasswd failed (apt-get install apache2-utils): \(entry.error)") }

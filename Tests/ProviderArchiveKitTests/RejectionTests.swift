@@ -273,13 +273,3 @@ struct StreamingHashForTests {
         return SHA256Hash(hex: String(decoding: data.prefix(64), as: UTF8.self))!
     }
 }
-
-func peakResidentBytes() -> Int {
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
-    return Int(usage.ru_maxrss) * 1024
-}
