@@ -185,8 +185,11 @@ final class RegistryTransport: Sendable {
     /// certificate not trusted, or a server that does not speak TLS at all.
     static func tlsFailure(_ error: NIOSSLError, registry: String) -> RegistryError {
         let text = reason(error)
-        let codes = text.split(whereSeparator: { !($0.isUppercase || $0 == "_") }).filter { $0.count > 6 && $0.contains("_") }
-        let code = codes.first.map(String.init) ?? text
+        // BoringSSL writes "...:SSL routines:OPENSSL_internal:CODE at FILE": the CODE says it.
+        var code = text
+        if let marker = text.range(of: "OPENSSL_internal:") {
+            code = String(text[marker.upperBound...].prefix(while: { $0.isUppercase || $0.isNumber || $0 == "_" }))
+        }
         if code.contains("CERTIFICATE") || text.contains("certificate") {
             return .untrustedCertificate(registry: registry, reason: code)
         }

@@ -52,6 +52,9 @@ struct Workspace {
         env["USER"] = "tester"
         env["WASH_ISSUER_KEY"] = nil
         env["WASH_SUBJECT_KEY"] = nil
+        // Never the machine's own docker login: a test writes this folder's config.json if it wants one.
+        env["DOCKER_CONFIG"] = directory + "/docker"
+        for name in ["WASH_REG_USER", "WASH_REG_PASSWORD", "WASH_REG_CA_FILE"] { env[name] = nil }
         for (key, value) in extra { env[key] = value }
         return env
     }
