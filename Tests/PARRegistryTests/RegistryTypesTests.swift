@@ -1,0 +1,89 @@
+import Foundation
+import PARTestSupport
+import ProviderArchiveKit
+import Testing
+
+@testable import PARRegistry
+
+/// The registry module's types: digests, references (Docker Hub's names), manifests, retry
+/// delays, and docker's saved credentials.
+@Suite struct RegistryTypesTests {
+    @Test func digestsParseStrictlyAndPinLeniently() throws {
+        let hex = String(repeating: "ab", count: 32)
+        let digest = try #require(Digest("sha256:" + hex))
+        #expect(digest.description == "sha256:" + hex)
+        #expect(Digest("sha256:" + hex.uppercased()) == nil)
+        #expect(Digest("sha512:" + hex) == nil)
+        #expect(Digest("sha256:" + hex.dropLast()) == nil)
+        #expect(Digest(pinning: hex.uppercased()) == digest)
+        #expect(Digest(pinning: "SHA256:" + hex) == digest)
+        #expect(Digest.of(Array("{}".utf8)).description == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+    }
+
+    @Test func dockerHubIsNamedAsDockerClientsNameIt() throws {
+        for text in ["docker.io/alpine:3", "index.docker.io/alpine:3"] {
+            let hub = try ImageReference(text)
+            #expect(hub.isDockerHub)
+            #expect(hub.repository == "library/alpine")
+            #expect(hub.apiHost == "registry-1.docker.io")
+            #expect(hub.credentialKey == "https://index.docker.io/v1/")
+        }
+        let org = try ImageReference("docker.io/wasmcloud/http-server:0.23.0")
+        #expect(org.repository == "wasmcloud/http-server")
+        let other = try ImageReference("ghcr.io/wasmcloud/http:1")
+        #expect(!other.isDockerHub && other.apiHost == "ghcr.io" && other.credentialKey == "ghcr.io")
+    }
+
+    @Test func manifestsRoundTripInWashsShape() throws {
+        let layer = OCIDescriptor(mediaType: ProviderRegistry.layerMediaType, digest: .of([1]), size: 1)
+        let manifest = OCIManifest(
+            config: OCIDescriptor(mediaType: ProviderRegistry.configMediaType, digest: .of(Array("{}".utf8)), size: 2),
+            layers: [layer], annotations: [("a", "1"), ("a", "2"), ("b", "3")])
+        let parsed = try OCIManifest(parsing: manifest.serialized)
+        #expect(parsed.layers == [layer])
+        #expect(parsed.archiveLayer == layer)
+        #expect(parsed.annotations.map(\.key) == ["a", "b"])
+        #expect(parsed.serialized == manifest.serialized)
+        #expect(throws: RegistryError.self) { try OCIManifest(parsing: Array(#"{"layers":[{"digest":"md5:x"}]}"#.utf8)) }
+    }
+
+    @Test func retryDelaysDoubleAndRetryAfterIsCapped() {
+        let policy = RetryPolicy(maximumRetries: 3, initialDelay: .milliseconds(500), maximumDelay: .seconds(30))
+        #expect(policy.delay(forRetry: 1, retryAfter: nil) == .milliseconds(500))
+        #expect(policy.delay(forRetry: 3, retryAfter: nil) == .seconds(2))
+        #expect(policy.delay(forRetry: 1, retryAfter: .seconds(2)) == .seconds(2))
+        #expect(policy.delay(forRetry: 1, retryAfter: .seconds(3600)) == .seconds(30))
+    }
+
+    @Test func credentialsNeverPrintTheirSecret() {
+        let basic = RegistryCredentials(user: "alice", password: "hunter2-secret")
+        #expect(!basic.description.contains("hunter2"))
+        #expect(!String(describing: basic).contains("hunter2"))
+        #expect(!RegistryCredentials(identityToken: "eyJ-secret").description.contains("eyJ"))
+    }
+
+    @Test func dockerConfigAuthsAreReadAsDockerWritesThem() throws {
+        let folder = try ExternalTools.temporaryDirectory()
+        let config = #"""
+            {"auths": {
+              "https://index.docker.io/v1/": {"auth": "\#(Data("hub:pw1".utf8).base64EncodedString())"},
+              "ghcr.io": {"username": "gh", "password": "pw2"},
+              "https://myregistry.azurecr.io/v2/": {"auth": "", "identitytoken": "refresh-token"},
+              "localhost:5000": {}
+            }}
+            """#
+        try Data(config.utf8).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        let store = try #require(try DockerCredentials.standard(environment: ["DOCKER_CONFIG": folder]))
+        #expect(try store.credentials(for: ImageReference("docker.io/library/alpine:3")) == RegistryCredentials(user: "hub", password: "pw1"))
+        #expect(try store.credentials(for: ImageReference("ghcr.io/a/b:1")) == RegistryCredentials(user: "gh", password: "pw2"))
+        #expect(try store.credentials(for: ImageReference("myregistry.azurecr.io/a:1")) == RegistryCredentials(identityToken: "refresh-token"))
+        #expect(try store.credentials(for: ImageReference("localhost:5000/a:1")) == nil)
+        #expect(try store.credentials(for: ImageReference("quay.io/a:1")) == nil)
+        #expect(try DockerCredentials.standard(environment: ["DOCKER_CONFIG": folder + "/none"]) == nil)
+
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: folder + "/config.json"))
+        #expect(throws: RegistryError.dockerConfig(path: folder + "/config.json", reason: "it is not a JSON object")) {
+            _ = try DockerCredentials.standard(environment: ["DOCKER_CONFIG": folder])
+        }
+    }
+}
