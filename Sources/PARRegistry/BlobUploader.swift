@@ -1,3 +1,5 @@
+import Foundation
+import NIOConcurrencyHelpers
 import NIOHTTP1
 import ProviderArchiveKit
 
@@ -98,17 +100,17 @@ struct BlobUploader {
         if case .bytes = content { progress?(size, size) }
     }
 
-    /// The upload URL with `digest=` added to its query.
+    /// The upload URL with `digest=` added to its query, the rest kept as the registry wrote it.
     static func appendingDigest(_ digest: Digest, to location: String) -> String? {
-        guard var components = URLComponentsBox(location) else { return nil }
-        components.append(name: "digest", value: digest.description)
-        return components.string
+        guard var components = URLComponents(string: location) else { return nil }
+        components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "digest", value: digest.description)]
+        return components.url?.absoluteString
     }
 }
 
 /// Bytes sent of one blob, reported as progress.
 final class ByteCounter: Sendable {
-    private let sentSoFar = NIOLockedCounter()
+    private let sentSoFar = NIOLockedValueBox<UInt64>(0)
     private let total: UInt64
     private let progress: (@Sendable (UInt64, UInt64) -> Void)?
 
@@ -118,7 +120,10 @@ final class ByteCounter: Sendable {
     }
 
     @Sendable func add(_ count: Int) {
-        let done = sentSoFar.add(UInt64(count))
+        let done = sentSoFar.withLockedValue {
+            $0 += UInt64(count)
+            return $0
+        }
         progress?(min(done, total), total)
     }
 }

@@ -7,6 +7,9 @@ import Testing
 
 /// The client against a registry that misbehaves on purpose (`Tests/Support/bad-registry.py`):
 /// credentials stay home, limits hold while bytes arrive, transient failures are retried.
+/// How fast each failure comes and how much memory it takes is measured on the built `par`,
+/// in a process of its own (`MisbehavingRegistryCommandTests`): this test process shares its
+/// threads with every other suite.
 @Suite struct MisbehavingRegistryTests {
     let directory: String
     let archive: String
@@ -18,12 +21,15 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory + "/out", withIntermediateDirectories: true)
     }
 
+    /// A client; the stall window is long but in the tests about stalls, so a busy test
+    /// machine is never taken for a stalled registry.
     func client(
-        insecure: Bool = true, credentials: RegistryCredentials? = nil, tls: RegistryTLS = RegistryTLS(), retries: Int = 3
+        insecure: Bool = true, credentials: RegistryCredentials? = nil, tls: RegistryTLS = RegistryTLS(), retries: Int = 3,
+        window: Duration = .seconds(60)
     ) -> ProviderRegistry {
         let events = self.events
         return ProviderRegistry(
-            insecure: insecure, credentials: credentials, tls: tls, limits: RegistryLimits(window: .seconds(2)),
+            insecure: insecure, credentials: credentials, tls: tls, limits: RegistryLimits(window: window),
             retry: RetryPolicy(maximumRetries: retries, initialDelay: .milliseconds(100)),
             events: { event in events.withLockedValue { $0.append(event) } })
     }
@@ -69,13 +75,10 @@ import Testing
         try expectNothingLeft()
     }
 
-    @Test func anEndlessManifestFailsFastWithBoundedMemory() async throws {
+    @Test func anEndlessManifestIsCutOffAtTheLimit() async throws {
         let registry = try BadRegistry("endless-manifest", blob: archive)
-        let before = peakResidentBytes()
-        let (error, elapsed) = await pull(registry, with: client())
+        let (error, _) = await pull(registry, with: client())
         #expect(error == .answerTooLarge(request: "GET /v2/bad/provider/manifests/1.0.0", limit: 4 << 20))
-        #expect(elapsed < .seconds(10))
-        #expect(peakResidentBytes() < before + (64 << 20))
         try expectNothingLeft()
     }
 
@@ -97,11 +100,10 @@ import Testing
     @Test(arguments: ["stalled-blob", "dripping-blob"])
     func aStalledOrDrippingBlobFailsWithinTheWindow(scenario: String) async throws {
         let registry = try BadRegistry(scenario, blob: archive)
-        let (error, elapsed) = await pull(registry, with: client(retries: 1))
+        let (error, _) = await pull(registry, with: client(retries: 1, window: .seconds(2)))
         #expect(error == .stalled(registry: registry.address, window: .seconds(2), minimumBytes: 1024))
         #expect(error?.description.contains("the registry stopped sending data") == true)
-        // Two attempts of a 2 s window each, and a pause between them.
-        #expect(elapsed < .seconds(12), "took \(elapsed)")
+        // Retried once from the start, then given up.
         #expect(events.withLockedValue { $0.count } == 1)
         try expectNothingLeft()
     }

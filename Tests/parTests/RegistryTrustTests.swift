@@ -113,3 +113,43 @@ import Testing
         #expect(try work.read("from-skopeo.par.gz") == archive)
     }
 }
+
+/// How fast `par` gives up on a misbehaving registry, and with how much memory, measured on
+/// the child process alone.
+@Suite struct MisbehavingRegistryCommandTests {
+    let work: Workspace
+
+    init() throws {
+        work = try Workspace()
+        try work.write(pattern(100_000), to: "provider")
+        #expect(try work.par(["create", "-n", "p", "-v", "v", "-b", "provider", "--compress"]).status == 0)
+        try FileManager.default.createDirectory(atPath: work.path("out"), withIntermediateDirectories: true)
+    }
+
+    func pull(_ registry: BadRegistry, _ extra: [String] = []) throws -> (status: Int32, rss: Int, seconds: Double, error: String) {
+        try work.peakRSS(["pull", "\(registry.address)/bad/provider:1.0.0", "--insecure", "--destination", work.path("out/p.par.gz")] + extra)
+    }
+
+    @Test func anEndlessManifestFailsFastWithBoundedMemory() throws {
+        let registry = try BadRegistry("endless-manifest", blob: work.path("provider.par.gz"))
+        let result = try pull(registry)
+        #expect(result.status == 1)
+        #expect(result.error.contains("larger than 4194304 bytes"), "\(result.error)")
+        #expect(result.seconds < 10, "took \(result.seconds) s")
+        #expect(result.rss < 64 << 20, "peak RSS \(result.rss >> 20) MiB")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path("out")).isEmpty)
+    }
+
+    @Test(arguments: ["stalled-blob", "dripping-blob"])
+    func stalledAndDrippingBlobsAreGivenUpOnWithinTheTimeout(scenario: String) throws {
+        let registry = try BadRegistry(scenario, blob: work.path("provider.par.gz"))
+        let result = try pull(registry, ["--timeout", "2"])
+        #expect(result.status == 1)
+        let lines = result.error.split(separator: "\n")
+        // Three retries (after 0.5, 1 and 2 s), then the error: four attempts of a 2 s window.
+        #expect(lines.filter { $0.hasPrefix("retrying the download") }.count == 3, "\(result.error)")
+        #expect(lines.last?.contains("the registry stopped sending data") == true, "\(result.error)")
+        #expect(result.seconds < 25, "took \(result.seconds) s")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path("out")).isEmpty)
+    }
+}

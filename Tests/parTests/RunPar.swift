@@ -71,14 +71,16 @@ struct Workspace {
         try RunningPar(arguments, in: self)
     }
 
-    /// Runs `par` here under a small Python parent that reports its exit code and peak RSS
-    /// (wait4's ru_maxrss), its standard output discarded.
-    func peakRSS(_ arguments: [String]) throws -> (status: Int32, rss: Int, error: String) {
-        let script = "import os,subprocess,sys\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n_,s,r=os.wait4(p.pid,0)\nprint(os.waitstatus_to_exitcode(s), r.ru_maxrss*1024)"
+    /// Runs `par` here under a small Python parent that reports its exit code, peak RSS
+    /// (wait4's ru_maxrss) and wall time, its standard output discarded: measured in a
+    /// process of its own, whatever else the test process is doing.
+    func peakRSS(_ arguments: [String]) throws -> (status: Int32, rss: Int, seconds: Double, error: String) {
+        let script = "import os,subprocess,sys,time\nt=time.monotonic()\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n_,s,r=os.wait4(p.pid,0)\nprint(os.waitstatus_to_exitcode(s), r.ru_maxrss*1024, time.monotonic()-t)"
         let result = try ExternalTools.run(
             ["python3", "-c", script, parExecutable] + arguments, directory: directory, environment: environment())
         let fields = result.line.split(separator: " ")
-        return (Int32(fields.first ?? "") ?? -1, Int(fields.last ?? "") ?? .max, result.error)
+        guard fields.count == 3 else { return (-1, .max, .infinity, result.error) }
+        return (Int32(fields[0]) ?? -1, Int(fields[1]) ?? .max, Double(fields[2]) ?? .infinity, result.error)
     }
 }
 
