@@ -1,5 +1,6 @@
 #include "CPARSignals.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -55,5 +56,15 @@ int CPARSignals_installHandlers(void) {
         sigfillset(&action.sa_mask);
         if (sigaction(signals[index], &action, NULL) != 0) return -1;
     }
-    return 0;
+    // A mask inherited blocked (a parent's worker thread spawned us) would keep the signal
+    // pending forever: the handler is only worth installing if the signal can arrive.
+    sigset_t wanted;
+    sigemptyset(&wanted);
+    for (unsigned index = 0; index < sizeof signals / sizeof signals[0]; index++) {
+        struct sigaction current;
+        if (sigaction(signals[index], NULL, &current) == 0 && current.sa_handler == removeAndExit) {
+            sigaddset(&wanted, signals[index]);
+        }
+    }
+    return pthread_sigmask(SIG_UNBLOCK, &wanted, NULL) == 0 ? 0 : -1;
 }

@@ -16,8 +16,10 @@ int CPARSignals_remember(const char *path);
 /// Stops tracking a slot returned by CPARSignals_remember; -1 is ignored.
 void CPARSignals_forget(int slot);
 
-/// Installs the handler for SIGINT, SIGTERM and SIGHUP, once. A signal the process inherited
-/// as ignored (nohup, background jobs) stays ignored. Returns 0, or -1 when sigaction failed.
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP, once, and unblocks them in the
+/// calling thread (a mask inherited blocked would keep them pending forever). A signal the
+/// process inherited as ignored (nohup, background jobs) stays ignored. Returns 0, or -1
+/// when sigaction or pthread_sigmask failed.
 int CPARSignals_installHandlers(void);
 
 #endif
