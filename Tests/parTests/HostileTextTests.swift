@@ -36,7 +36,10 @@ import Testing
 
     @Test func aHostileVendorCannotHideTheFailedVerificationRow() throws {
         let vendor = "acme\u{1B}[8m\u{1B}[2K"
-        let created = try work.par(["create", "-n", "Evil\u{1B}[1A", "-v", vendor, "-b", "provider", "-i", account.seed, "-s", service.seed])
+        let created = try work.par([
+            "create", "-n", "Evil\u{1B}[1A", "-v", vendor, "--version", "1.0\u{1B}[31m\r", "-b", "provider", "-i", account.seed,
+            "-s", service.seed,
+        ])
         #expect(created.status == 0, "\(created.error)")
         // Change one byte of the binary: the claims no longer match, the archive is unverified.
         var bytes = try work.read("provider.par")
@@ -47,6 +50,7 @@ import Testing
         expectNoControlCharacters(inspected.output + inspected.error)
         #expect(inspected.output.contains(#"acme\x1b[8m\x1b[2K"#))
         #expect(inspected.output.contains("Verification    FAILED"))
+        #expect(inspected.output.contains(#"Version         1.0\x1b[31m\r"#))
         #expect(inspected.output.hasPrefix(#"Evil\x1b[1A - Provider Archive"#))
         // JSON stays exact: JSON escaping already keeps the bytes out of the terminal.
         let json = try work.par(["inspect", "provider.par", "-o", "json"])
