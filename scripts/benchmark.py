@@ -144,7 +144,7 @@ def main():
         row("verify plain archive", [par, "verify", "plain.par"], ["sha256sum", binary], "<= 1.0")
         row("verify gzip archive", [par, "verify", "packed.par.gz"], f"gzip -dc packed.par.gz | sha256sum", "<= 1.0")
         os.makedirs(os.path.join(work, "tar-out"), exist_ok=True)
-        row("extract native target (gzip)", [par, "extract", "packed.par.gz", "-t", TARGET, "-o", "out.bin"],
+        row("extract native target (gzip)", [par, "extract", "packed.par.gz", "-t", TARGET, "--destination", "out.bin"],
             ["tar", "-xzf", "packed.par.gz", "-C", "tar-out", entry], "<= 1.0")
         row("create gzip archive", create + ["--destination", "new.par", "--compress"], f"gzip -9 -c {binary} > new.gz",
             "time <= 0.3")
@@ -158,7 +158,7 @@ def main():
         row(f"create gzip, {big_size >> 20} MiB target", big_create + ["--destination", "big.par", "--compress"], None,
             "RSS <= 64 MiB", big_size)
         row(f"verify gzip, {big_size >> 20} MiB target", [par, "verify", "big.par.gz"], None, "RSS <= 64 MiB", big_size)
-        row(f"extract gzip, {big_size >> 20} MiB target", [par, "extract", "big.par.gz", "-t", TARGET, "-o", "big.out"],
+        row(f"extract gzip, {big_size >> 20} MiB target", [par, "extract", "big.par.gz", "-t", TARGET, "--destination", "big.out"],
             None, "RSS <= 64 MiB", big_size)
 
         library = subprocess.run([bench, binary, "--runs", str(max(1, min(runs, 3)))], check=True, capture_output=True,

@@ -10,7 +10,7 @@ echo "== working in $work"
 "$par" create --name "par itself" --vendor example --version 0.1.0 --revision 1 \
     --binary "$par" --directory "$work/keys" --destination "$work/par-itself.par" --compress
 "$par" inspect "$work/par-itself.par.gz"
-"$par" verify "$work/par-itself.par.gz" --issuer "$("$par" keys list --directory "$work/keys" --output json \
-    | python3 -c 'import json,sys; print(next(k["public_key"] for k in json.load(sys.stdin) if k["role"]=="account"))')"
-"$par" extract "$work/par-itself.par.gz" --output "$work/par-extracted"
+"$par" verify "$work/par-itself.par.gz" --trusted-issuer "$("$par" keys list --directory "$work/keys" -o json \
+    | python3 -c 'import json,sys; print(next(k["public_key"] for k in json.load(sys.stdin)["details"] if k["role"]=="account"))')"
+"$par" extract "$work/par-itself.par.gz" --destination "$work/par-extracted"
 cmp "$par" "$work/par-extracted" && echo "== extracted binary is identical to the original"

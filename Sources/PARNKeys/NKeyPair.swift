@@ -18,19 +18,31 @@ public struct NKeyPair: Sendable, CustomStringConvertible, CustomDebugStringConv
     /// The public half of the pair.
     public let publicKey: NKeyPublicKey
 
-    /// Creates a key pair from a role and a raw 32-byte Ed25519 seed.
+    /// Creates a key pair from a role and a raw 32-byte seed: an Ed25519 seed, or for
+    /// ``NKeyRole/curve`` an X25519 private key (NATS xkeys), whose public half is derived
+    /// by X25519, not Ed25519.
     ///
     /// - Parameters:
     ///   - role: The key's role.
     ///   - rawSeed: The 32-byte seed.
     /// - Throws: ``NKeyError/invalidLength(expected:actual:)`` when the seed is not 32 bytes.
     public init(role: NKeyRole, rawSeed: [UInt8]) throws(NKeyError) {
-        guard rawSeed.count == 32,
-            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawSeed)
-        else { throw .invalidLength(expected: 32, actual: rawSeed.count) }
+        guard rawSeed.count == 32 else { throw .invalidLength(expected: 32, actual: rawSeed.count) }
+        let publicBytes: [UInt8]
+        if role == .curve {
+            guard let key = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: rawSeed) else {
+                throw .invalidLength(expected: 32, actual: rawSeed.count)
+            }
+            publicBytes = Array(key.publicKey.rawRepresentation)
+        } else {
+            guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawSeed) else {
+                throw .invalidLength(expected: 32, actual: rawSeed.count)
+            }
+            publicBytes = Array(key.publicKey.rawRepresentation)
+        }
         self.role = role
         self.rawSeed = rawSeed
-        self.publicKey = try NKeyPublicKey(role: role, rawRepresentation: Array(key.publicKey.rawRepresentation))
+        self.publicKey = try NKeyPublicKey(role: role, rawRepresentation: publicBytes)
     }
 
     /// Parses a seed's text form. Surrounding white space is ignored.
@@ -95,7 +107,10 @@ public struct NKeyPair: Sendable, CustomStringConvertible, CustomDebugStringConv
     ///
     /// - Parameter message: The bytes to sign.
     /// - Returns: The 64-byte signature.
+    /// - Precondition: The role is not ``NKeyRole/curve``: X25519 keys agree on secrets, they
+    ///   do not sign.
     public func sign(_ message: some Collection<UInt8>) -> [UInt8] {
+        precondition(role != .curve, "a curve (X25519) key cannot sign")
         // BoringSSL's ED25519_sign cannot fail for a valid key.
         guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: rawSeed),
             let signature = try? key.signature(for: Array(message))

@@ -2,10 +2,13 @@ import Foundation
 
 /// A folder of nkey seeds in wash's layout: files `NAME_ROLE.nk` (`alice_account.nk`,
 /// `http-server_service.nk`) holding one seed each, created with mode 0600 (PAR-FORMAT section 5).
+///
+/// Keys are saved in ``path``; they are looked up there and then in ``olderPaths``, the
+/// folders earlier versions of wash used, so keys made by any of them are found.
 public struct KeyDirectory: Sendable {
     /// One key file found in the folder.
     public struct Entry: Sendable {
-        /// The name part, such as `alice`.
+        /// The key's name as wash names it: the file name without `.nk`, such as `alice_account`.
         public let name: String
         /// The key's role, from its seed.
         public let role: NKeyRole
@@ -15,25 +18,51 @@ public struct KeyDirectory: Sendable {
         public let path: String
     }
 
-    /// The folder's path.
+    /// The folder keys are saved in, and looked up in first.
     public let path: String
+    /// Folders looked up after ``path`` for keys that exist, never written.
+    public let olderPaths: [String]
 
     /// Uses a folder; nothing is created until a key is saved.
     ///
-    /// - Parameter path: The folder's path.
-    public init(path: String) {
+    /// - Parameters:
+    ///   - path: The folder's path.
+    ///   - olderPaths: Folders to look up existing keys in after `path`.
+    public init(path: String, olderPaths: [String] = []) {
         self.path = path
+        self.olderPaths = olderPaths.filter { $0 != path }
     }
 
-    /// The folder wash uses: `$WASH_KEYS`, else `~/.wash/keys`.
+    /// The key directory wash would use, wash 0.43 and older alike:
     ///
-    /// - Parameter environment: The environment to read `WASH_KEYS` and `HOME` from.
-    /// - Returns: The default key directory.
+    /// 1. `$WASH_KEYS` (what `-d/--directory` sets), alone;
+    /// 2. wash 0.43's: `$WASH_KEYS_DIR`, else `$WASH_DATA_DIR/keys`, else the XDG data
+    ///    folder's `wash/keys` (`$XDG_DATA_HOME`, default `~/.local/share`);
+    /// 3. wash 0.42 and older's `~/.wash/keys`.
+    ///
+    /// New keys go to wash 0.43's folder, unless it does not exist yet and the older one
+    /// does: a user of an older wash keeps one key folder. Both are looked up for keys.
+    ///
+    /// - Parameter environment: The environment to read the variables and `HOME` from.
+    /// - Returns: The key directory.
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> KeyDirectory {
-        if let path = environment["WASH_KEYS"], !path.isEmpty { return KeyDirectory(path: path) }
-        let home = environment["HOME"] ?? NSHomeDirectory()
-        return KeyDirectory(path: home + "/.wash/keys")
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        if let path = value("WASH_KEYS") { return KeyDirectory(path: path) }
+        let home = value("HOME") ?? NSHomeDirectory()
+        let current = value("WASH_KEYS_DIR")
+            ?? value("WASH_DATA_DIR").map { $0 + "/keys" }
+            ?? (value("XDG_DATA_HOME") ?? home + "/.local/share") + "/wash/keys"
+        let legacy = home + "/.wash/keys"
+        let isFolder = { (path: String) -> Bool in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        if !isFolder(current), isFolder(legacy) { return KeyDirectory(path: legacy, olderPaths: [current]) }
+        return KeyDirectory(path: current, olderPaths: [legacy])
     }
+
+    /// Every folder looked up, ``path`` first.
+    public var searchedPaths: [String] { [path] + olderPaths }
 
     /// The path of the key file for a name and role, such as `KEYS/alice_account.nk`.
     ///
@@ -53,9 +82,22 @@ public struct KeyDirectory: Sendable {
     /// - Returns: The key pair, or `nil` when there is no such file.
     /// - Throws: ``KeyFileError`` when the file exists but does not hold a seed of that role.
     public func load(name: String, role: NKeyRole) throws(KeyFileError) -> NKeyPair? {
-        let file = filePath(name: name, role: role)
-        guard FileManager.default.fileExists(atPath: file) else { return nil }
-        return try Self.readSeed(at: file, role: role)
+        for folder in searchedPaths {
+            let file = folder + "/" + name + "_" + role.name + ".nk"
+            if FileManager.default.fileExists(atPath: file) { return try Self.readSeed(at: file, role: role) }
+        }
+        return nil
+    }
+
+    /// The file of a key by its name as ``list()`` gives it (`alice_account`, with or
+    /// without `.nk`), in the first folder that has it.
+    ///
+    /// - Parameter name: The key's name.
+    /// - Returns: The file's path, or `nil` when no folder has it.
+    public func file(named name: String) -> String? {
+        let fileName = name.hasSuffix(".nk") ? name : name + ".nk"
+        guard !fileName.contains("/") else { return nil }
+        return searchedPaths.map { $0 + "/" + fileName }.first { FileManager.default.fileExists(atPath: $0) }
     }
 
     /// Saves a key as `NAME_ROLE.nk` with mode 0600, creating the folder (0700) if needed.
@@ -124,18 +166,24 @@ public struct KeyDirectory: Sendable {
         return nil
     }
 
-    /// Every readable key file in the folder, sorted by file name. Files that do not hold a
-    /// valid seed are skipped.
+    /// Every readable key file in the folders, sorted by name; a name in ``path`` hides the
+    /// same name in an older folder. Files that do not hold a valid seed are skipped.
     public func list() -> [Entry] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.sorted().compactMap { fileName -> Entry? in
-            guard fileName.hasSuffix(".nk"), let underscore = fileName.lastIndex(of: "_") else { return nil }
-            let file = path + "/" + fileName
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
-                let pair = try? NKeyPair(seed: text)
-            else { return nil }
-            return Entry(name: String(fileName[..<underscore]), role: pair.role, publicKey: pair.publicKey, path: file)
+        var seen = Set<String>()
+        var entries: [Entry] = []
+        for folder in searchedPaths {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            for fileName in names.sorted() where fileName.hasSuffix(".nk") && fileName.count > 3 {
+                let name = String(fileName.dropLast(3))
+                let file = folder + "/" + fileName
+                guard !seen.contains(name), let text = try? String(contentsOfFile: file, encoding: .utf8),
+                    let pair = try? NKeyPair(seed: text)
+                else { continue }
+                seen.insert(name)
+                entries.append(Entry(name: name, role: pair.role, publicKey: pair.publicKey, path: file))
+            }
         }
+        return entries.sorted { $0.name < $1.name }
     }
 
     /// Reads a seed from a file and checks its role.

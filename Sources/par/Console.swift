@@ -23,44 +23,35 @@ struct Console {
     /// Progress only for people watching a terminal, never in JSON mode.
     var showsProgress: Bool { format == .text && isatty(STDERR_FILENO) == 1 }
 
+    /// A line of text output, its control characters escaped: nothing printed can move the
+    /// cursor, clear a line or hide text, whatever an archive or registry put in it.
     func print(_ line: String) {
-        Swift.print(line)
+        Swift.print(TerminalText.escaped(line))
     }
 
-    func printJSON(_ value: JSONValue) {
-        Swift.print(value.serialized)
+    /// A JSON answer, as wash prints it: the command's keys and `"success": true`. JSON's own
+    /// escaping keeps control characters out of the terminal.
+    func printJSON(_ members: [(key: String, value: JSONValue)]) {
+        Swift.print(JSONValue.object(members + [("success", .bool(true))]).serialized)
     }
 
+    /// A note on stderr (a warning, a retry), escaped, with any seed in it hidden.
     func note(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data((TerminalText.escaped(TerminalText.withoutSeeds(line)) + "\n").utf8))
     }
 
-    /// Runs a command body; any error becomes one line on stderr and exit code 1. Temporary
-    /// files being written are removed if SIGINT, SIGTERM or SIGHUP ends the command.
+    /// Runs a command body. Its errors go to `Par.main`, which prints them as one line (or
+    /// JSON) and exits 1. Temporary files being written are removed if SIGINT, SIGTERM or
+    /// SIGHUP ends the command.
     func run(_ body: () throws -> Void) throws {
         AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
-        do {
-            try body()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            note("error: \(error)")
-            throw ExitCode.failure
-        }
+        try body()
     }
 
-    /// Runs an async command body; any error becomes one line on stderr and exit code 1.
-    /// Temporary files are removed on termination signals, as for ``run(_:)``.
+    /// Runs an async command body, as ``run(_:)``.
     func run(_ body: () async throws -> Void) async throws {
         AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
-        do {
-            try await body()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            note("error: \(error)")
-            throw ExitCode.failure
-        }
+        try await body()
     }
 
     /// A progress line on stderr, redrawn at most ten times a second.
@@ -69,10 +60,21 @@ struct Console {
     }
 
     /// Runs work that reports progress, with a progress line shown meanwhile and cleared after.
-    func withProgress<Result>(_ label: String, _ body: (@escaping ProgressHandler) throws -> Result) throws -> Result {
+    func withProgress<Result, Failure: Error>(
+        _ label: String, _ body: (@escaping ProgressHandler) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         let progress = progress(label)
         defer { progress.finish() }
         return try body { progress.update($0, of: $1) }
+    }
+
+    /// Runs async work that reports progress (from any thread), as ``withProgress(_:_:)-sync``.
+    func withProgress<Result>(
+        _ label: String, _ body: (@escaping @Sendable (UInt64, UInt64) -> Void) async throws -> Result
+    ) async throws -> Result {
+        let progress = progress(label)
+        defer { progress.finish() }
+        return try await body { progress.update($0, of: $1) }
     }
 }
 
@@ -174,7 +176,7 @@ func parseTrustedIssuers(_ values: [String]) throws -> Set<NKeyPublicKey>? {
         do {
             return try NKeyPublicKey(value, role: .account)
         } catch {
-            throw CLIError("--issuer \(value) is not an account public key: \(error)")
+            throw CLIError("--trusted-issuer \(value) is not an account public key: \(error)")
         }
     })
 }

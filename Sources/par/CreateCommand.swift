@@ -22,14 +22,18 @@ struct CreateCommand: ParsableCommand {
     @Option(name: .customLong("version"), help: "The provider's version, such as 0.1.0.")
     var providerVersion: String?
 
-    @Option(name: .shortAndLong, help: "The provider's revision, a whole number.")
+    // Unconditional, so a negative revision (-r -1) is a value, not an unknown flag.
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "The provider's revision, a whole number.")
     var revision: Int32?
 
-    @Option(name: [.customShort("j"), .long], help: "A JSON schema file for the provider's configuration.")
+    @Option(name: [.customShort("j"), .long], help: "A JSON schema file for the provider's configuration (env WASH_JSON_SCHEMA).")
     var schema: String?
 
     @Option(name: .long, help: "A WIT world encoded as a WebAssembly component, stored as world.wasm.")
     var witWorld: String?
+
+    @Option(name: .long, help: "wash's WIT folder (env WIT_DIR): not supported, see --wit-world.")
+    var witDirectory: String?
 
     @Option(name: .shortAndLong, help: "A provider binary; repeat for several targets.")
     var binary: [String] = []
@@ -51,6 +55,10 @@ struct CreateCommand: ParsableCommand {
     func run() throws {
         let console = Console(format: output.format)
         try console.run {
+            if witDirectory != nil || ProcessInfo.processInfo.environment["WIT_DIR"].map({ !$0.isEmpty }) == true {
+                throw CLIError(
+                    "--wit-directory (WIT_DIR) needs a WIT-to-component encoder, which par does not have: encode the world with `wasm-tools component wit DIR --wasm -o world.wasm` and pass --wit-world world.wasm")
+            }
             let targets = try pairBinariesWithTargets()
             var archive = ProviderArchiveBuilder(name: name, vendor: vendor, revision: revision, version: providerVersion)
             for (path, target) in targets {
@@ -60,7 +68,8 @@ struct CreateCommand: ParsableCommand {
                     throw CLIError("--binary: \(error)")
                 }
             }
-            if let schema { archive.configSchema = try readSchema(schema) }
+            let schemaFile = schema ?? ProcessInfo.processInfo.environment["WASH_JSON_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 }
+            if let schemaFile { archive.configSchema = try readSchema(schemaFile) }
             if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world") }
 
             let stem = URL(fileURLWithPath: targets[0].path).deletingPathExtension().lastPathComponent
@@ -76,14 +85,14 @@ struct CreateCommand: ParsableCommand {
             let file = written.path ?? path
             switch console.format {
             case .text:
-                console.print("Successfully created \(file)")
+                console.print("Successfully created archive \(file)")
             case .json:
-                console.printJSON(.object([
+                console.printJSON([
                     ("file", .string(file)),
                     ("issuer", .string(issuer.publicKey.encoded)),
                     ("service", .string(subject.publicKey.encoded)),
                     ("targets", .strings(archive.targets.map(\.name))),
-                ]))
+                ])
             }
         }
     }

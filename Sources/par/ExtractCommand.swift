@@ -2,15 +2,13 @@ import ArgumentParser
 import Foundation
 import ProviderArchiveKit
 
-/// `par extract`: verify an archive, then write one target's binary (mode 0755).
+/// `par extract`: verify an archive, then write one target's binary (mode 0755). wash has no
+/// such command; its flags follow par's others (`--destination`, `-o` for the format).
 struct ExtractCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "extract",
         abstract: "Verify an archive and write one target's binary to a file (mode 0755).",
-        discussion: """
-            Streams: memory stays small whatever the archive's size. The file appears only once \
-            everything verified. Here --output is the file's path; use --format json for JSON.
-            """
+        discussion: "Streams: memory stays small whatever the archive's size. The file appears only once everything verified."
     )
 
     @Argument(help: "The archive to extract from.")
@@ -19,26 +17,21 @@ struct ExtractCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The target, as ARCH-OS, or native (the default).")
     var target: String?
 
-    @Option(name: .shortAndLong, help: "Where to write the binary (default: ./ARCHIVE-TARGET).")
-    var output: String?
+    @Option(help: "Where to write the binary (default: ./ARCHIVE-TARGET).")
+    var destination: String?
 
-    @Option(name: .long, help: "Output format: text or json.")
-    var format: OutputFormat = .text
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
 
-    @Option(name: .customLong("issuer"), help: "An account public key to trust; repeat for several. Default: any.")
-    var issuers: [String] = []
-
-    @Flag(help: "Accept claims that have expired or are not valid yet.")
-    var allowExpired = false
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let console = Console(format: format)
+        let console = Console(format: output.format)
         try console.run {
             let target = try parseTarget(target)
-            let trusted = try parseTrustedIssuers(issuers)
-            let destination = output ?? "./\(archiveStem(archive))-\(target.name)"
-            try checkDestinationFolder(destination, flag: "--output")
-            let policy = VerificationPolicy(trustedIssuers: trusted, allowsExpired: allowExpired)
+            let destination = destination ?? "./\(archiveStem(archive))-\(target.name)"
+            try checkDestinationFolder(destination, flag: "--destination")
+            let policy = try trust.policy()
             let report = try console.withProgress("extracting") { progress in
                 try ProviderArchive.extract(target, fromArchiveAt: archive, to: destination, policy: policy, progress: progress)
             }
@@ -47,12 +40,27 @@ struct ExtractCommand: ParsableCommand {
             case .text:
                 console.print("Extracted \(target) (\(formatBytes(info?.size ?? 0)), verified) to \(destination)")
             case .json:
-                console.printJSON(.object([
+                console.printJSON([
                     ("file", .string(destination)), ("target", .string(target.name)),
                     ("size", .optional(info?.size)), ("sha256", .optional(info?.hash.hex)),
                     ("issuer", .string(report.claims.issuer.encoded)), ("service", .string(report.claims.subject.encoded)),
-                ]))
+                ])
             }
         }
+    }
+}
+
+/// Which archives to trust, for the commands that verify (extract, verify, pull): par's own
+/// flags, named so they mean nothing else in wash (whose `--issuer` is a signing seed).
+struct TrustOptions: ParsableArguments {
+    @Option(name: .customLong("trusted-issuer"), help: "An account public key to trust; repeat for several. Default: any.")
+    var issuers: [String] = []
+
+    @Flag(help: "Accept claims that have expired or are not valid yet.")
+    var allowExpired = false
+
+    /// The verification policy the flags ask for.
+    func policy() throws -> VerificationPolicy {
+        VerificationPolicy(trustedIssuers: try parseTrustedIssuers(issuers), allowsExpired: allowExpired)
     }
 }

@@ -51,12 +51,12 @@ struct InsertCommand: ParsableCommand {
             }
             switch console.format {
             case .text:
-                console.print("Successfully inserted \(binary) as \(target) into \(archive)")
+                console.print("Successfully inserted \(binary) into archive \(archive) as \(target)")
             case .json:
-                console.printJSON(.object([
+                console.printJSON([
                     ("file", .string(archive)), ("target", .string(target.name)),
                     ("targets", .strings(written.targets.keys.sorted().map(\.name))),
-                ]))
+                ])
             }
         }
     }

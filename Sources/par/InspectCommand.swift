@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import ProviderArchiveKit
 
-/// `par inspect`: show what an archive claims and whether it verified.
+/// `par inspect`: show what an archive claims and whether it verified, as `wash inspect`
+/// and `wash par inspect` do.
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -13,6 +14,18 @@ struct InspectCommand: AsyncParsableCommand {
     @Argument(help: "The archive to inspect: a file, or a registry reference (REGISTRY/REPOSITORY:TAG).")
     var archive: String
 
+    @Option(name: .shortAndLong, help: "The manifest digest to require (when ARCHIVE is a reference).")
+    var digest: String?
+
+    @Flag(help: "Print only the raw claims.jwt (not verified).")
+    var jwtOnly = false
+
+    @Flag(help: "wash's: print the WIT world; not supported (par has no WIT decoder).")
+    var wit = false
+
+    @Flag(help: "Accepted as in wash; par keeps no cache, so every reference is pulled.")
+    var noCache = false
+
     @OptionGroup(title: "Registry (when ARCHIVE is a reference)")
     var registry: RegistryOptions
 
@@ -21,16 +34,26 @@ struct InspectCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console(format: output.format)
         try await console.run {
-            let (file, cleanup) = try await localArchive(archive, registry: registry, console: console)
+            if wit {
+                throw CLIError("--wit needs a WIT decoder, which par does not have: extract world.wasm with `tar -xzf ARCHIVE world.wasm` and run `wasm-tools component wit world.wasm`")
+            }
+            let (file, cleanup) = try await localArchive(archive, registry: registry, digest: digest, console: console)
             defer { cleanup() }
+            if jwtOnly {
+                let token = try ProviderArchive.tokenWithoutVerifying(from: FileSource(path: file))
+                switch console.format {
+                case .text: console.print(token)
+                case .json: console.printJSON([("token", .string(token))])
+                }
+                return
+            }
             let report: VerifiedArchive?
             let failure: ProviderArchiveError?
-            let progress = console.progress("verifying")
             do throws(ProviderArchiveError) {
-                defer { progress.finish() }
                 // Expiry is shown, not enforced, so an expired archive can still be looked at.
-                report = try ProviderArchive.verify(
-                    path: file, policy: VerificationPolicy(allowsExpired: true), progress: { progress.update($0, of: $1) })
+                report = try console.withProgress("verifying") { progress throws(ProviderArchiveError) in
+                    try ProviderArchive.verify(path: file, policy: VerificationPolicy(allowsExpired: true), progress: progress)
+                }
                 failure = nil
             } catch {
                 report = nil
@@ -38,10 +61,21 @@ struct InspectCommand: AsyncParsableCommand {
             }
             let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(from: FileSource(path: file))
             switch console.format {
-            case .text: printTable(claims, report: report, failure: failure, console: console)
-            case .json: printJSON(claims, report: report, failure: failure, console: console)
+            case .text:
+                printTable(claims, report: report, failure: failure, console: console)
+                if let failure { throw CLIError("\(archive) failed verification: \(failure)") }
+            case .json:
+                if let failure {
+                    // wash's failure shape, with what the archive claims (unverified) beside it.
+                    let line = JSONValue.object([
+                        ("success", .bool(false)), ("error", .string("\(archive) failed verification: \(failure)")),
+                        ("unverified_claims", .object(washSummary(claims))),
+                    ]).serialized
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                    throw ExitCode.failure
+                }
+                if let report { console.printJSON(washSummary(claims) + details(claims, report: report)) }
             }
-            if let failure { throw CLIError("\(archive) failed verification: \(failure)") }
         }
     }
 
@@ -65,8 +99,7 @@ struct InspectCommand: AsyncParsableCommand {
             rows.append(("Verification", "FAILED: \(failure)"))
         }
         if metadata.configSchema != nil { rows.append(("Config Schema", "yes")) }
-        let title = "\(metadata.name ?? "Unnamed Provider") - Provider Archive"
-        console.print(title)
+        console.print("\(metadata.name ?? "Unnamed Provider") - Provider Archive")
         for (label, value) in rows {
             console.print("  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
         }
@@ -81,20 +114,16 @@ struct InspectCommand: AsyncParsableCommand {
         }
     }
 
-    private func printJSON(_ claims: ProviderClaims, report: VerifiedArchive?, failure: ProviderArchiveError?, console: Console) {
-        var members = washSummary(claims)
-        members.append(("verified", .bool(report != nil)))
-        if let failure { members.append(("error", .string(failure.description))) }
-        members.append(("issued_at", .integer(claims.issuedAt)))
-        members.append(("expires", .optional(claims.expires)))
-        members.append(("not_before", .optional(claims.notBefore)))
-        if let report {
-            members.append(("compressed", .bool(report.isCompressed)))
-            members.append(("target_details", entryDetails(report)))
-            if let world = report.world {
-                members.append(("world", .object([("size", .integer(world.size)), ("sha256", .string(world.hash.hex))])))
-            }
+    /// par's facts beyond wash's keys: verification, dates, compression, sizes and hashes.
+    private func details(_ claims: ProviderClaims, report: VerifiedArchive) -> [(key: String, value: JSONValue)] {
+        var members: [(key: String, value: JSONValue)] = [
+            ("verified", .bool(true)), ("issued_at", .integer(claims.issuedAt)), ("expires", .optional(claims.expires)),
+            ("not_before", .optional(claims.notBefore)), ("compressed", .bool(report.isCompressed)),
+            ("target_details", entryDetails(report)),
+        ]
+        if let world = report.world {
+            members.append(("world", .object([("size", .integer(world.size)), ("sha256", .string(world.hash.hex))])))
         }
-        console.printJSON(.object(members))
+        return members
     }
 }

@@ -10,17 +10,18 @@ extension JSONValue {
     static func strings(_ values: [String]) -> JSONValue { .array(values.map(JSONValue.string)) }
 }
 
-/// The keys `wash inspect -o json` prints, from claims: name, issuer, service, vendor,
-/// version, revision, targets, and schema when there is one.
+/// The keys `wash inspect -o json` prints, with wash's types: name, issuer, service, vendor,
+/// version, revision (strings, `"None"` when absent, as wash writes them), targets, and
+/// schema when there is one.
 func washSummary(_ claims: ProviderClaims) -> [(key: String, value: JSONValue)] {
     let metadata = claims.metadata
     var members: [(key: String, value: JSONValue)] = [
-        ("name", .optional(metadata.name)),
+        ("name", .string(metadata.name ?? "None")),
         ("issuer", .string(claims.issuer.encoded)),
         ("service", .string(claims.subject.encoded)),
         ("vendor", .string(metadata.vendor)),
-        ("version", .optional(metadata.version)),
-        ("revision", .optional(metadata.revision)),
+        ("version", .string(metadata.version ?? "None")),
+        ("revision", .string(metadata.revision.map(String.init) ?? "None")),
         ("targets", .strings(metadata.targetHashes.keys.sorted().map(\.name))),
     ]
     if let schema = metadata.configSchema { members.append(("schema", schema)) }

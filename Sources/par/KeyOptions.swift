@@ -10,14 +10,14 @@ struct KeyOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "The provider's service seed, or a file holding it (env WASH_SUBJECT_KEY).")
     var subject: String?
 
-    @Option(name: .shortAndLong, help: "The key directory (env WASH_KEYS; default ~/.wash/keys).")
+    @Option(name: .shortAndLong, help: "The key directory (env WASH_KEYS; default: wash 0.43's, WASH_KEYS_DIR or the data folder's wash/keys, else ~/.wash/keys).")
     var directory: String?
 
     @Flag(help: "Fail instead of generating keys that are missing from the key directory.")
     var disableKeygen = false
 
     var keyDirectory: KeyDirectory {
-        directory.map(KeyDirectory.init(path:)) ?? KeyDirectory.standard()
+        directory.map { KeyDirectory(path: $0) } ?? KeyDirectory.standard()
     }
 
     var issuerValue: String? { issuer ?? ProcessInfo.processInfo.environment["WASH_ISSUER_KEY"] }

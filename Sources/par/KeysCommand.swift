@@ -2,32 +2,60 @@ import ArgumentParser
 import Foundation
 import ProviderArchiveKit
 
-/// `par keys`: manage the wash-compatible key directory.
+/// `par keys`: wash's `keys gen|get|list`, and par's `generate`/`show` for the key directory.
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "Generate, list and show nkeys in the key directory ($WASH_KEYS or ~/.wash/keys).",
-        subcommands: [Generate.self, List.self, Show.self]
+        abstract: "Generate, get and list nkeys, as `wash keys` does.",
+        subcommands: [Gen.self, Get.self, List.self, Generate.self, Show.self]
     )
 
+    @OptionGroup(visibility: .hidden) var output: OutputOptions
+
     struct DirectoryOption: ParsableArguments {
-        @Option(name: .shortAndLong, help: "The key directory (env WASH_KEYS; default ~/.wash/keys).")
+        @Option(name: .shortAndLong, help: "The key directory (env WASH_KEYS; default: wash's, see par keys list).")
         var directory: String?
 
-        var keyDirectory: KeyDirectory { directory.map(KeyDirectory.init(path:)) ?? KeyDirectory.standard() }
+        var keyDirectory: KeyDirectory {
+            directory.map { KeyDirectory(path: $0) } ?? KeyDirectory.standard()
+        }
     }
 
-    struct Generate: ParsableCommand {
+    /// `keys gen TYPE`: a new pair, printed, saved nowhere.
+    struct Gen: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate a key and save it as NAME_ROLE.nk (mode 0600).",
-            discussion: "Roles: \(NKeyRole.allCases.map(\.name).joined(separator: ", ")). Prints the public key, never the seed."
+            abstract: "Generate a key pair and print it; nothing is saved.",
+            discussion: "TYPE: account, user, module (or component), service (or provider), server (or host), operator, cluster, curve (or x25519)."
         )
 
-        @Argument(help: "The key's role: account, service, user, ...")
-        var role: String
+        @Argument(help: "The key's type.")
+        var keytype: String
 
-        @Option(name: .shortAndLong, help: "The file's name part (default: $USER).")
-        var name: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let console = Console(format: output.format)
+            try console.run {
+                let pair = NKeyPair.generate(role: try parseKeyType(keytype))
+                switch console.format {
+                case .text:
+                    console.print("Public Key: \(pair.publicKey)")
+                    console.print("Seed: \(pair.seed)")
+                    console.print("")
+                    console.print("Remember that the seed is private, treat it as a secret.")
+                case .json:
+                    console.printJSON([("public_key", .string(pair.publicKey.encoded)), ("seed", .string(pair.seed))])
+                }
+            }
+        }
+    }
+
+    /// `keys get NAME`: the seed alone, so `SEED=$(par keys get alice_account)` works.
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the seed of a key in the key directory.")
+
+        @Argument(help: "The key's name, as keys list shows it (alice_account), with or without .nk.")
+        var keyname: String
 
         @OptionGroup var directory: DirectoryOption
         @OptionGroup var output: OutputOptions
@@ -35,26 +63,16 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let console = Console(format: output.format)
             try console.run {
-                guard let role = NKeyRole(name: role.lowercased()) else {
-                    throw CLIError("unknown key role '\(role)': use one of \(NKeyRole.allCases.map(\.name).joined(separator: ", "))")
-                }
-                let pair = NKeyPair.generate(role: role)
-                let name = name ?? KeyOptions.userName
-                let path = try directory.keyDirectory.save(pair, name: name)
+                let pair = try KeyDirectory.readSeed(at: try keyFile(named: keyname, in: directory.keyDirectory), role: nil)
                 switch console.format {
-                case .text:
-                    console.print("Generated \(role) key \(name) in \(path)")
-                    console.print("Public key: \(pair.publicKey)")
-                case .json:
-                    console.printJSON(.object([
-                        ("name", .string(name)), ("role", .string(role.name)),
-                        ("public_key", .string(pair.publicKey.encoded)), ("path", .string(path)),
-                    ]))
+                case .text: console.print(pair.seed)
+                case .json: console.printJSON([("seed", .string(pair.seed))])
                 }
             }
         }
     }
 
+    /// `keys list`: the names of the keys, as `keys get` and `keys show` take them.
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the keys in the key directory.")
 
@@ -68,30 +86,66 @@ struct KeysCommand: ParsableCommand {
                 let entries = keys.list()
                 switch console.format {
                 case .text:
-                    guard !entries.isEmpty else {
-                        console.print("No keys in \(keys.path)")
-                        return
-                    }
+                    console.print("====== Keys found in \(keys.searchedPaths.joined(separator: ", ")) ======")
                     for entry in entries {
-                        console.print(entry.name.padding(toLength: 24, withPad: " ", startingAt: 0)
-                            + entry.role.name.padding(toLength: 10, withPad: " ", startingAt: 0) + entry.publicKey.encoded)
+                        console.print(entry.name.padding(toLength: 32, withPad: " ", startingAt: 0) + entry.publicKey.encoded)
                     }
                 case .json:
-                    console.printJSON(.array(entries.map { entry in
-                        .object([
-                            ("name", .string(entry.name)), ("role", .string(entry.role.name)),
-                            ("public_key", .string(entry.publicKey.encoded)), ("path", .string(entry.path)),
-                        ])
-                    }))
+                    console.printJSON([
+                        ("keys", .strings(entries.map(\.name))),
+                        ("details", .array(entries.map { entry in
+                            .object([
+                                ("name", .string(entry.name)), ("role", .string(entry.role.name)),
+                                ("public_key", .string(entry.publicKey.encoded)), ("path", .string(entry.path)),
+                            ])
+                        })),
+                    ])
                 }
             }
         }
     }
 
+    /// `keys generate ROLE --name NAME`: par's, saves NAME_ROLE.nk (mode 0600).
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a key and save it as NAME_ROLE.nk (mode 0600); prints the public key, never the seed."
+        )
+
+        @Argument(help: "The key's type: account, service, user, ... (as keys gen takes them).")
+        var role: String
+
+        @Option(name: .shortAndLong, help: "The file's name part (default: $USER).")
+        var name: String?
+
+        @OptionGroup var directory: DirectoryOption
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let console = Console(format: output.format)
+            try console.run {
+                let role = try parseKeyType(role)
+                let pair = NKeyPair.generate(role: role)
+                let name = name ?? KeyOptions.userName
+                let path = try directory.keyDirectory.save(pair, name: name)
+                switch console.format {
+                case .text:
+                    console.print("Generated \(role) key \(name)_\(role.name) in \(path)")
+                    console.print("Public key: \(pair.publicKey)")
+                case .json:
+                    console.printJSON([
+                        ("name", .string(name + "_" + role.name)), ("role", .string(role.name)),
+                        ("public_key", .string(pair.publicKey.encoded)), ("path", .string(path)),
+                    ])
+                }
+            }
+        }
+    }
+
+    /// `keys show NAME`: par's, a key's role and public key, and its seed only with --seed.
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a key's role and public key.")
 
-        @Argument(help: "NAME_ROLE (as in NAME_ROLE.nk), or a key file's path.")
+        @Argument(help: "The key's name, as keys list shows it (alice_account), or a key file's path.")
         var key: String
 
         @Flag(help: "Print the seed too. Keep it secret.")
@@ -103,16 +157,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let console = Console(format: output.format)
             try console.run {
-                let keys = directory.keyDirectory
-                let path: String
-                if FileManager.default.fileExists(atPath: key), key.contains("/") || key.hasSuffix(".nk") {
-                    path = key
-                } else {
-                    path = keys.path + "/" + (key.hasSuffix(".nk") ? key : key + ".nk")
-                    guard FileManager.default.fileExists(atPath: path) else {
-                        throw CLIError("no key file \(path): `par keys list` shows the keys there")
-                    }
-                }
+                let path = try keyFile(named: key, in: directory.keyDirectory)
                 let pair = try KeyDirectory.readSeed(at: path, role: nil)
                 switch console.format {
                 case .text:
@@ -124,9 +169,28 @@ struct KeysCommand: ParsableCommand {
                         ("role", .string(pair.role.name)), ("public_key", .string(pair.publicKey.encoded)), ("path", .string(path)),
                     ]
                     if seed { members.append(("seed", .string(pair.seed))) }
-                    console.printJSON(.object(members))
+                    console.printJSON(members)
                 }
             }
         }
     }
+}
+
+/// A key type as wash names them, aliases included.
+func parseKeyType(_ text: String) throws -> NKeyRole {
+    let aliases = ["component": "module", "provider": "service", "host": "server", "x25519": "curve"]
+    let name = text.lowercased()
+    guard let role = NKeyRole(name: aliases[name] ?? name) else {
+        throw CLIError("unknown key type '\(text)': use account, user, module (or component), service (or provider), server (or host), operator, cluster or curve (or x25519)")
+    }
+    return role
+}
+
+/// A key file by name (`alice_account`, `.nk` optional) in the key directory, or a path.
+func keyFile(named name: String, in keys: KeyDirectory) throws -> String {
+    if name.contains("/"), FileManager.default.fileExists(atPath: name) { return name }
+    guard let file = keys.file(named: name) else {
+        throw CLIError("no key named \(name) in \(keys.searchedPaths.joined(separator: " or ")): `par keys list` shows the keys there")
+    }
+    return file
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import ProviderArchiveKit
 
 /// `par`: create, inspect, verify and extract wasmCloud provider archives.
 @main
@@ -7,14 +9,132 @@ struct Par: AsyncParsableCommand {
         commandName: "par",
         abstract: "Create, inspect, verify and extract wasmCloud provider archives (PAR).",
         discussion: """
-            Flags and key files follow `wash par`: keys live in $WASH_KEYS or ~/.wash/keys as \
-            NAME_ROLE.nk. Every command verifies signatures and hashes before trusting an archive.
-            Exit codes: 0 success, 1 failure (one line on stderr), 64 usage error.
+            A drop-in for `wash par`, `wash inspect`, `wash keys`, `wash push` and `wash pull`: the \
+            same flags, environment variables, key directory and JSON. Every command verifies \
+            signatures and hashes before trusting an archive. -o/--output json works before or \
+            after the subcommand. Exit codes: 0 success, 1 failure (one line on stderr; JSON \
+            {"success": false, "error": ...} with -o json), 64 usage error.
             """,
-        version: "0.1.0",
         subcommands: [
             CreateCommand.self, InsertCommand.self, InspectCommand.self, VerifyCommand.self,
             ExtractCommand.self, KeysCommand.self, PushCommand.self, PullCommand.self,
         ]
     )
+
+    /// par's own version, printed by `par -V` or `par --version` (alone: after a subcommand,
+    /// `--version` is the provider's, as in wash).
+    static let toolVersion = "0.3.0"
+
+    func run() async throws {
+        throw CleanExit.helpRequest(self)
+    }
+
+    /// Parses and runs, with wash's conventions: `-o/--output` anywhere on the line, errors
+    /// as one escaped line (or JSON with `-o json`), and no argument that is not UTF-8.
+    static func main() async {
+        let (arguments, format) = GlobalOutput.extract(from: Array(CommandLine.arguments.dropFirst()))
+        if let invalid = GlobalOutput.firstNonUTF8Argument() {
+            report(CLIError("argument \(invalid.index) (\(invalid.shown)) is not valid UTF-8: par takes names and paths in UTF-8; rename the file"), format: format)
+        }
+        if arguments.first == "-V" || arguments.first == "--version" {
+            switch format {
+            case .json?: print(JSONValue.object([("version", .string(toolVersion)), ("success", .bool(true))]).serialized)
+            default: print("par \(toolVersion)")
+            }
+            Foundation.exit(0)
+        }
+        do {
+            var command = try parseAsRoot(arguments.first == "--output" ? [] : arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            report(error, format: format)
+        }
+        Foundation.exit(0)
+    }
+
+    /// Prints a failure (or the help a `CleanExit` asked for) and exits with its code.
+    private static func report(_ error: any Error, format: OutputFormat?) -> Never {
+        let code = exitCode(for: error)
+        if code == .success {
+            print(fullMessage(for: error))
+            Foundation.exit(0)
+        }
+        if let exit = error as? ExitCode {
+            // A command that already said what went wrong.
+            Foundation.exit(exit.rawValue)
+        }
+        // Usage errors keep the parser's lines (the usage); every other failure is one line.
+        let message = code.rawValue == 64 ? fullMessage(for: error) : "\(error)"
+        let safe = TerminalText.withoutSeeds(message)
+        if format == .json {
+            let line = JSONValue.object([("success", .bool(false)), ("error", .string(safe))]).serialized
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } else {
+            // The parser's usage lines stay lines; any other message is one line, whatever it holds.
+            let text = code.rawValue == 64
+                ? safe.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }.joined(separator: "\n")
+                : "error: " + TerminalText.escaped(safe)
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+        Foundation.exit(code.rawValue)
+    }
+}
+
+/// `-o/--output FORMAT` is global in wash: accepted before or after the subcommand. It is
+/// taken out of the line and given again at its end, where the command parses it.
+enum GlobalOutput {
+    static func extract(from arguments: [String]) -> (arguments: [String], format: OutputFormat?) {
+        var rest: [String] = []
+        var format: OutputFormat?
+        var value: String?
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                rest += arguments[index...]
+                break
+            }
+            if argument == "-o" || argument == "--output", index + 1 < arguments.count {
+                value = arguments[index + 1]
+                index += 2
+                continue
+            }
+            if argument.hasPrefix("--output=") {
+                value = String(argument.dropFirst("--output=".count))
+                index += 1
+                continue
+            }
+            rest.append(argument)
+            index += 1
+        }
+        guard let value else { return (arguments, nil) }
+        format = OutputFormat(rawValue: value)
+        // Given again at the end (before `--`), where the parser reports a bad value itself.
+        let end = rest.firstIndex(of: "--") ?? rest.endIndex
+        rest.insert(contentsOf: ["--output", value], at: end)
+        return (rest, format)
+    }
+
+    /// The first argument whose bytes are not UTF-8 (Swift would have replaced them), with
+    /// its bytes shown escaped.
+    static func firstNonUTF8Argument() -> (index: Int, shown: String)? {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+            if String(validatingCString: pointer) == nil {
+                var shown = ""
+                var cursor = pointer
+                while cursor.pointee != 0 {
+                    let byte = UInt8(bitPattern: cursor.pointee)
+                    shown += (0x20..<0x7F).contains(byte) ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
+                    cursor += 1
+                }
+                return (index, shown)
+            }
+        }
+        return nil
+    }
 }

@@ -3,25 +3,29 @@ import Foundation
 import PARRegistry
 import ProviderArchiveKit
 
-/// `par pull`: download an archive from an OCI registry, verified before it is written.
+/// `par pull`: download an archive from an OCI registry, verified before it is written, as
+/// `wash pull` does.
 struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull",
         abstract: "Pull an archive from an OCI registry; it is written only once verified.",
-        discussion: "REF is REGISTRY[:PORT]/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST."
+        discussion: "URL is REGISTRY[:PORT]/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, or REPOSITORY:TAG with -r/--registry."
     )
 
     @Argument(help: "What to pull.")
-    var reference: String
+    var url: String
 
-    @Option(name: .shortAndLong, help: "Where to write it (default: ./REPOSITORY-NAME.par or .par.gz).")
+    @Option(help: "Where to write it (default: ./REPOSITORY-NAME.par or .par.gz).")
     var destination: String?
 
-    @Option(help: "The manifest digest to require, with or without sha256:.")
+    @Option(name: .shortAndLong, help: "The registry, for a URL without one (env WASH_REG_URL).")
+    var registryURL: String?
+
+    @Option(name: .shortAndLong, help: "The manifest digest to require, with or without sha256:.")
     var digest: String?
 
-    @Option(name: .customLong("issuer"), help: "An account public key to trust; repeat for several. Default: any.")
-    var issuers: [String] = []
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
 
     @OptionGroup(title: "Registry")
     var registry: RegistryOptions
@@ -31,8 +35,8 @@ struct PullCommand: AsyncParsableCommand {
     func run() async throws {
         let console = Console(format: output.format)
         try await console.run {
-            let reference = try parseReference(reference)
-            let trusted = try parseTrustedIssuers(issuers)
+            let reference = try parseReference(url, registry: registryURL)
+            let pinned = try parseDigest(digest)
             let target: PullDestination
             if let destination {
                 try checkDestinationFolder(destination, flag: "--destination")
@@ -40,30 +44,21 @@ struct PullCommand: AsyncParsableCommand {
             } else {
                 target = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
             }
-            let pinned = try digest.map { text in
-                guard let pinned = Digest(pinning: text) else {
-                    throw CLIError("--digest \(text) is not a SHA-256 digest: give sha256: and 64 hex digits, or the 64 digits")
-                }
-                return pinned
-            }
             let client = try registry.client(for: reference, console: console)
-            let progress = console.progress("pulling")
-            defer { progress.finish() }
-            let result = try await client.pull(
-                reference, to: target, expectedDigest: pinned, allowLatest: registry.allowLatest,
-                policy: VerificationPolicy(trustedIssuers: trusted), progress: { progress.update($0, of: $1) })
-            progress.finish()
+            let policy = try trust.policy()
+            let result = try await console.withProgress("pulling") { progress in
+                try await client.pull(
+                    reference, to: target, expectedDigest: pinned, allowLatest: registry.allowLatest, policy: policy,
+                    progress: progress)
+            }
             switch console.format {
             case .text:
-                console.print("Pulled \(reference) to \(result.path) (verified)")
+                console.print("Successfully pulled and validated \(result.path)")
                 console.print("Digest: \(result.manifestDigest)")
             case .json:
-                var members: [(key: String, value: JSONValue)] = [
-                    ("file", .string(result.path)), ("digest", .string(result.manifestDigest.description)),
-                    ("layer_digest", .string(result.layerDigest.description)),
-                ]
-                members += washSummary(result.archive.claims)
-                console.printJSON(.object(members))
+                console.printJSON(
+                    [("file", .string(result.path)), ("digest", .string(result.manifestDigest.description)),
+                     ("layer_digest", .string(result.layerDigest.description))] + washSummary(result.archive.claims))
             }
         }
     }

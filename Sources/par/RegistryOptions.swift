@@ -84,10 +84,18 @@ struct RegistryOptions: ParsableArguments {
     }
 }
 
-/// A reference from the command line, or an error naming the problem.
-func parseReference(_ text: String) throws -> ImageReference {
+/// A reference from the command line, lowercased as wash does; a repository without a
+/// registry host gets `registry` (`-r/--registry`, env WASH_REG_URL) in front.
+func parseReference(_ text: String, registry: String? = nil) throws -> ImageReference {
+    var reference = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let first = reference.prefix(while: { $0 != "/" })
+    let namesRegistry = reference.contains("/") && (first.contains(".") || first.contains(":") || first == "localhost")
+    let given = registry ?? ProcessInfo.processInfo.environment["WASH_REG_URL"]
+    if !namesRegistry, let given, !given.isEmpty {
+        reference = given.trimmingCharacters(in: .whitespaces).lowercased() + "/" + reference
+    }
     do {
-        return try ImageReference(text)
+        return try ImageReference(reference)
     } catch {
         throw CLIError("\(error)")
     }
@@ -95,22 +103,33 @@ func parseReference(_ text: String) throws -> ImageReference {
 
 /// For `inspect` and `verify`: an existing file is used as is; a registry reference is pulled
 /// into a temporary folder first (verified there by the pull).
-func localArchive(_ argument: String, registry: RegistryOptions, console: Console) async throws -> (path: String, cleanup: () -> Void) {
+func localArchive(
+    _ argument: String, registry: RegistryOptions, digest: String?, console: Console
+) async throws -> (path: String, cleanup: () -> Void) {
     if FileManager.default.fileExists(atPath: argument) || !ImageReference.looksLikeReference(argument) {
         return (argument, {})
     }
-    let reference = try parseReference(argument)
+    let reference = try parseReference(argument, registry: nil)
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("par-pull-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
     do {
         // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
         let result = try await registry.client(for: reference, console: console).pull(
-            reference, to: .named(folder: folder, name: "archive"), allowLatest: registry.allowLatest,
-            policy: VerificationPolicy(allowsExpired: true))
+            reference, to: .named(folder: folder, name: "archive"), expectedDigest: try parseDigest(digest),
+            allowLatest: registry.allowLatest, policy: VerificationPolicy(allowsExpired: true))
         return (result.path, cleanup)
     } catch {
         cleanup()
         throw CLIError("\(error)")
     }
+}
+
+/// A `-d/--digest` a person typed: with or without `sha256:`, either case.
+func parseDigest(_ text: String?) throws -> Digest? {
+    guard let text else { return nil }
+    guard let digest = Digest(pinning: text) else {
+        throw CLIError("--digest \(text) is not a SHA-256 digest: give sha256: and 64 hex digits, or the 64 digits")
+    }
+    return digest
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import ProviderArchiveKit
 
-/// `par verify`: exit 0 when an archive is valid, 1 with the reason when not.
+/// `par verify`: exit 0 when an archive is valid, 1 with the reason when not. wash has no
+/// such command.
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
@@ -15,35 +16,27 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup(title: "Registry (when ARCHIVE is a reference)")
     var registry: RegistryOptions
 
-    @Option(name: .customLong("issuer"), help: "An account public key to trust; repeat for several. Default: any.")
-    var issuers: [String] = []
-
     @Option(name: .customLong("target"), help: "A target that must be present (ARCH-OS or native); repeat for several.")
     var targets: [String] = []
 
-    @Flag(help: "Accept claims that have expired or are not valid yet.")
-    var allowExpired = false
+    @OptionGroup(title: "Trust")
+    var trust: TrustOptions
 
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         let console = Console(format: output.format)
         try await console.run {
-            let (file, cleanup) = try await localArchive(archive, registry: registry, console: console)
+            let (file, cleanup) = try await localArchive(archive, registry: registry, digest: nil, console: console)
             defer { cleanup() }
-            let trusted = try parseTrustedIssuers(issuers)
             let required = try targets.map(parseTarget)
-            let policy = VerificationPolicy(trustedIssuers: trusted, allowsExpired: allowExpired)
+            let policy = try trust.policy()
             let report: VerifiedArchive
-            let progress = console.progress("verifying")
-            do throws(ProviderArchiveError) {
-                defer { progress.finish() }
-                report = try ProviderArchive.verify(
-                    path: file, requiredTargets: required, policy: policy, progress: { progress.update($0, of: $1) })
-            } catch {
-                if console.format == .json {
-                    console.printJSON(.object([("file", .string(archive)), ("valid", .bool(false)), ("error", .string(error.description))]))
+            do {
+                report = try console.withProgress("verifying") { progress in
+                    try ProviderArchive.verify(path: file, requiredTargets: required, policy: policy, progress: progress)
                 }
+            } catch {
                 throw CLIError("\(archive): \(error)")
             }
             let claims = report.claims
@@ -53,10 +46,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 let version = claims.metadata.version.map { " \($0)" } ?? ""
                 console.print("\(archive): valid (\(name)\(version), signed by \(claims.issuer), targets: \(report.targets.keys.sorted().map(\.name).joined(separator: ", ")))")
             case .json:
-                var members: [(key: String, value: JSONValue)] = [("file", .string(archive)), ("valid", .bool(true))]
-                members += washSummary(claims)
-                members.append(("target_details", entryDetails(report)))
-                console.printJSON(.object(members))
+                console.printJSON([("file", .string(archive)), ("valid", .bool(true))] + washSummary(claims) + [("target_details", entryDetails(report))])
             }
         }
     }

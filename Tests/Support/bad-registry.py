@@ -38,6 +38,7 @@ SCENARIOS = {
     "dripping-blob": "the blob sends one byte every second",
     "flaky": "the first manifest GET and the first blob GET answer 503",
     "rate-limited": "the first manifest GET answers 429 with Retry-After: 1",
+    "hostile-error": "the manifest GET answers 500 with control characters in its body",
 }
 assert SCENARIO in SCENARIOS, f"unknown scenario {SCENARIO}: {sorted(SCENARIOS)}"
 
@@ -102,6 +103,8 @@ class Registry(http.server.BaseHTTPRequestHandler):
         return self.send(404, b'{"errors":[{"code":"NOT_FOUND"}]}')
 
     def manifest(self):
+        if SCENARIO == "hostile-error":
+            return self.send(500, b"oops\n\x1b[2K\x1b[1Aall good \x1b[8mhidden\x9b")
         if SCENARIO == "flaky" and first_time("manifest"):
             return self.send(503, b"busy")
         if SCENARIO == "rate-limited" and first_time("manifest"):

@@ -155,9 +155,9 @@ extension BadInputTests {
         #expect(try work.read("provider") == pattern(10_000))
         #expect(try create(["-b", "provider", "--destination", "a.par"]).status == 0)
         let archive = try work.read("a.par")
-        expectFailure(try work.par(["extract", "a.par", "--output", "a.par"]), saying: "is also an input")
+        expectFailure(try work.par(["extract", "a.par", "--destination", "a.par"]), saying: "is also an input")
         try FileManager.default.createSymbolicLink(atPath: work.path("alias"), withDestinationPath: "a.par")
-        expectFailure(try work.par(["extract", "a.par", "--output", "alias"]), saying: "is also an input")
+        expectFailure(try work.par(["extract", "a.par", "--destination", "alias"]), saying: "is also an input")
         expectFailure(try work.par(["insert", "a.par", "-b", "a.par", "-i", account.seed, "-s", service.seed]), saying: "is also an input")
         #expect(try work.read("a.par") == archive)
         #expect(try work.files() == ["a.par", "alias", "provider"])
@@ -177,7 +177,7 @@ extension BadInputTests {
             let bytes = gzip ? try CraftedTar.gzip(plain) : plain
             try work.write(bytes, to: file)
             for command in [
-                ["verify", file], ["inspect", file], ["extract", file, "--output", "out"],
+                ["verify", file], ["inspect", file], ["extract", file, "--destination", "out"],
                 ["insert", file, "-b", "provider", "-i", account.seed, "-s", service.seed],
             ] {
                 let result = try work.par(command)
