@@ -1,7 +1,7 @@
 import ProviderArchiveKit
 
 /// A content digest, as registries name blobs and manifests: `sha256:` and 64 lowercase hex
-/// digits. The same SHA-256 the archive layer computes (``SHA256Hash``), in the registry's
+/// digits. The same SHA-256 the archive layer computes (`SHA256Hash`), in the registry's
 /// spelling.
 public struct Digest: Hashable, Sendable, CustomStringConvertible {
     /// The SHA-256 it names.

@@ -12,7 +12,7 @@ import ProviderArchiveKit
 /// to the descriptor's and their digest computed as bytes arrive. Every archive is verified
 /// before it is pushed and after it is pulled; a pulled archive appears at its destination
 /// only once verified. Transfers that stall fail; transient failures are retried (see
-/// ``RetryPolicy``); credentials go only to the registry they are for (see ``RegistrySession``).
+/// ``RetryPolicy``); credentials go only to the origin of the registry they are for (see <doc:Distributing>).
 public struct ProviderRegistry: Sendable {
     /// The media type of the archive layer.
     public static let layerMediaType = "application/vnd.wasmcloud.provider.archive.layer.v1+par"

@@ -10,7 +10,7 @@ extension ProviderArchive {
     /// Adds or replaces one target's binary in an archive file and re-signs it, in place.
     ///
     /// The archive is rewritten by streaming its entries through (every hash checked as it
-    /// passes, as ``verify(path:requiredTargets:policy:)`` does) into a temporary file beside
+    /// passes, as ``verify(path:requiredTargets:policy:progress:)`` does) into a temporary file beside
     /// it, which replaces it only when complete: memory stays bounded whatever the sizes,
     /// and any failure leaves the archive as it was. An exclusive lock on the archive is held
     /// from the first read to the rename, so concurrent inserts (from CI jobs building one

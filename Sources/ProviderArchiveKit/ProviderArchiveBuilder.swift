@@ -2,7 +2,7 @@
 /// signed into claims.jwt when written (PAR-FORMAT).
 ///
 /// Set the metadata, add binaries with ``addBinary(_:for:)`` or
-/// ``addBinary(contentsOf:for:)``, then ``write(to:issuer:subject:compression:expires:notBefore:progress:)``.
+/// ``addBinary(contentsOf:for:)``, then ``write(to:issuer:subject:compression:expires:notBefore:progress:)-(String,_,_,_,_,_,_)``.
 /// What it writes is what a load verifies: the claims are checked against the reader's own
 /// limits before anything is written, and every binary read from a file is hashed twice,
 /// once to sign and once as it is packed, so a file that changes in between fails the write

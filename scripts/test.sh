@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need when it is missing, then runs
+# `swift test` (arguments are passed on, e.g. `scripts/test.sh --filter RegistryTests`).
+#
+#   - NATS nkeys for Python (pip): the independent checker, ../shared/conformance/parcheck.py;
+#   - from Debian's packages: docker-registry (a real OCI registry, started by the tests on
+#     loopback), apache2-utils (htpasswd), skopeo (an OCI client we did not write), openssl
+#     (the TLS tests' CA), jq (scripts read par's JSON with it).
+# GNU tar, gzip, python3 and the Swift toolchain are expected on the machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! python3 -c 'import nkeys' 2>/dev/null; then
+    echo "test.sh: installing NATS nkeys for Python (pip install nkeys==0.2.1)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check nkeys==0.2.1
+fi
+
+missing=()
+for pair in docker-registry:docker-registry htpasswd:apache2-utils skopeo:skopeo openssl:openssl jq:jq; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "test.sh: installing ${missing[*]} from Debian's packages" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+for tool in tar gzip sha256sum python3 script docker-registry htpasswd skopeo openssl cmp jq; do
+    command -v "$tool" >/dev/null || { echo "test.sh: $tool is missing and could not be installed" >&2; exit 1; }
+done
+
+exec swift test "$@"
