@@ -164,15 +164,7 @@ import Testing
         let seed = try ExternalTools.runParcheck(["keygen", "curve"]).line
         let pair = try NKeyPair(seed: seed)
         #expect(pair.role == .curve && pair.seed == seed)
-        let script = """
-            import base64, sys, nacl.bindings
-            seed = sys.argv[1]
-            raw = base64.b32decode(seed + "=" * (-len(seed) % 8))[2:34]
-            print(nacl.bindings.crypto_scalarmult_base(raw).hex())
-            """
-        let expected = try ExternalTools.run(["python3", "-c", script, seed])
-        #expect(expected.status == 0, "\(expected.error)")
-        #expect(pair.publicKey.rawRepresentation.map { String(format: "%02x", $0) }.joined() == expected.line)
+        #expect(pair.publicKey.rawRepresentation.map { String(format: "%02x", $0) }.joined() == (try ExternalTools.x25519PublicKeyHex(ofSeed: seed)))
         #expect(pair.publicKey.encoded.hasPrefix("X"))
     }
 

@@ -128,3 +128,19 @@ public func peakResidentBytes() -> Int {
     #endif
     return Int(usage.ru_maxrss) * 1024
 }
+
+extension ExternalTools {
+    /// The X25519 public key (hex) of an nkey seed's 32 raw bytes, computed by PyNaCl: an
+    /// independent answer for curve (xkeys) seeds, which Python nkeys 0.2.1 does not know.
+    public static func x25519PublicKeyHex(ofSeed seed: String) throws -> String {
+        let script = """
+            import base64, sys, nacl.bindings
+            seed = sys.argv[1]
+            raw = base64.b32decode(seed + "=" * (-len(seed) % 8))[2:34]
+            print(nacl.bindings.crypto_scalarmult_base(raw).hex())
+            """
+        let result = try run(["python3", "-c", script, seed])
+        guard result.status == 0 else { throw ToolMissing(message: "PyNaCl is needed (pip install nkeys==0.2.1): \(result.error)") }
+        return result.line
+    }
+}
