@@ -5,7 +5,12 @@ let package = Package(
     name: "swift-provider-archive",
     platforms: [.macOS(.v13)],
     products: [
-        .library(name: "ProviderArchiveKit", targets: ["ProviderArchiveKit"]),
+        // The archive API with the layers it is built on, so a client can import the plumbing
+        // it uses (PARBytes for streams, JSON and hashes; PARContainer for tar and gzip errors).
+        .library(
+            name: "ProviderArchiveKit",
+            targets: ["ProviderArchiveKit", "PARBytes", "PARNKeys", "PARClaims", "PARContainer"]
+        ),
         .library(name: "PARRegistry", targets: ["PARRegistry"]),
         .executable(name: "par", targets: ["par"]),
         .executable(name: "par-quickstart", targets: ["par-quickstart"]),
@@ -31,34 +36,37 @@ let package = Package(
         ),
         // Removes temporary files on SIGINT/SIGTERM/SIGHUP: a signal handler's state must be C atomics.
         .target(name: "CPARSignals"),
-        // Layer 1: nkeys encoding, Ed25519 key pairs and signatures.
+        // Layer 0, the base: byte streams and their wrappers, POSIX files (atomic files,
+        // locks, signal cleanup), JSON, and the SHA-256 type with its streaming hasher.
+        .target(
+            name: "PARBytes",
+            dependencies: ["CPARSignals", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Layer 1: nkeys encoding, Ed25519 key pairs and signatures, wash's key folders.
         .target(
             name: "PARNKeys",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["PARBytes", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Layer 2: the wascap JWT claims of a capability provider.
         .target(
             name: "PARClaims",
-            dependencies: ["PARNKeys"]
+            dependencies: ["PARBytes", "PARNKeys"]
         ),
-        // Layer 3: streaming tar and gzip over plain byte streams.
+        // Layer 2, beside the claims: streaming tar and gzip over byte streams.
         .target(
             name: "PARContainer",
-            dependencies: ["CPARZlib", "CPARSignals"]
+            dependencies: ["PARBytes", "CPARZlib"]
         ),
-        // Layer 4: the provider archive API, verification on every load.
+        // Layer 3: the provider archive API, verification on every load.
         .target(
             name: "ProviderArchiveKit",
-            dependencies: [
-                "PARNKeys", "PARClaims", "PARContainer",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            dependencies: ["PARBytes", "PARNKeys", "PARClaims", "PARContainer"]
         ),
-        // Beside layer 4: pushing and pulling archives through OCI registries (async-http-client).
+        // Layer 4: pushing and pulling archives through OCI registries (async-http-client).
         .target(
             name: "PARRegistry",
             dependencies: [
-                "ProviderArchiveKit",
+                "ProviderArchiveKit", "PARBytes", "PARNKeys", "PARClaims", "PARContainer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -70,14 +78,14 @@ let package = Package(
         .executableTarget(
             name: "par",
             dependencies: [
-                "ProviderArchiveKit", "PARRegistry",
+                "ProviderArchiveKit", "PARRegistry", "PARBytes", "PARNKeys", "PARClaims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // The README's library example: builds, signs, writes, reloads and verifies an archive.
         .executableTarget(
             name: "par-quickstart",
-            dependencies: ["ProviderArchiveKit"],
+            dependencies: ["ProviderArchiveKit", "PARBytes"],
             path: "Examples/quickstart"
         ),
         // Helpers shared by the test targets: running other tools (parcheck.py, GNU tar, python3).
@@ -85,21 +93,25 @@ let package = Package(
         // Library-level throughput figures for scripts/benchmark.py.
         .executableTarget(
             name: "par-bench",
-            dependencies: ["ProviderArchiveKit", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ProviderArchiveKit", "PARBytes", "PARContainer", .product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/par-bench"
         ),
-        .testTarget(name: "PARNKeysTests", dependencies: ["PARNKeys", "PARTestSupport"]),
-        .testTarget(name: "PARClaimsTests", dependencies: ["PARClaims", "PARNKeys"]),
-        .testTarget(name: "PARContainerTests", dependencies: ["PARContainer", "PARTestSupport"]),
+        .testTarget(name: "PARBytesTests", dependencies: ["PARBytes", "PARTestSupport"]),
+        .testTarget(name: "PARNKeysTests", dependencies: ["PARNKeys", "PARBytes", "PARTestSupport"]),
+        .testTarget(name: "PARClaimsTests", dependencies: ["PARClaims", "PARNKeys", "PARBytes"]),
+        .testTarget(name: "PARContainerTests", dependencies: ["PARContainer", "PARBytes", "PARTestSupport"]),
         .testTarget(
             name: "ProviderArchiveKitTests",
-            dependencies: ["ProviderArchiveKit", "PARClaims", "PARNKeys", "PARContainer", "PARTestSupport"]
+            dependencies: ["ProviderArchiveKit", "PARClaims", "PARNKeys", "PARContainer", "PARBytes", "PARTestSupport"]
         ),
-        .testTarget(name: "PARRegistryTests", dependencies: ["PARRegistry", "ProviderArchiveKit", "PARTestSupport"]),
+        .testTarget(
+            name: "PARRegistryTests",
+            dependencies: ["PARRegistry", "ProviderArchiveKit", "PARClaims", "PARNKeys", "PARBytes", "PARTestSupport"]
+        ),
         .testTarget(
             name: "parTests",
             dependencies: [
-                "par", "ProviderArchiveKit", "PARTestSupport",
+                "par", "ProviderArchiveKit", "PARClaims", "PARNKeys", "PARBytes", "PARTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -13,7 +13,7 @@ build=.build-fuzz
 swift build --package-path Fuzz --scratch-path "$build" -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 binary="$build/release/par-fuzz"
 
-# New inputs go to a scratch corpus; the checked-in seeds stay as they are.
+# New inputs go to a scratch corpus; the seeds (the test fixtures and Fuzz/corpus) stay as they are.
 corpus="$build/corpus"
 mkdir -p "$corpus" "$build/artifacts"
 # A Swift trap under ASan hangs in the backtracer unless it is off; ASan's quarantine is
@@ -22,7 +22,7 @@ mkdir -p "$corpus" "$build/artifacts"
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64}
 log="$build/fuzz.log"
-if ! "$binary" "$corpus" Fuzz/corpus -dict=Fuzz/par.dict -max_total_time="$seconds" -timeout=10 -rss_limit_mb=512 \
+if ! "$binary" "$corpus" Tests/Fixtures Fuzz/corpus -dict=Fuzz/par.dict -max_total_time="$seconds" -timeout=10 -rss_limit_mb=512 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$build/artifacts/" >"$log" 2>&1; then
     tail -40 "$log"
     echo "fuzz: par-fuzz found a crash, a timeout or a memory blow-up; the input is in $build/artifacts/" >&2

@@ -4,6 +4,8 @@
 //     par-bench FILE [--runs N]
 import Crypto
 import Foundation
+import PARBytes
+import PARContainer
 import ProviderArchiveKit
 
 let arguments = CommandLine.arguments

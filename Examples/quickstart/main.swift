@@ -3,6 +3,7 @@
 //
 //     swift run par-quickstart [OUTPUT-DIRECTORY]
 import Foundation
+import PARBytes
 import ProviderArchiveKit
 
 let folder = CommandLine.arguments.dropFirst().first

@@ -1,3 +1,4 @@
+import PARBytes
 import PARNKeys
 
 /// A signed claims token: the text of `claims.jwt` and the claims it carries (PAR-FORMAT section 3).
@@ -98,21 +99,27 @@ public struct ClaimsToken: Equatable, Sendable {
         guard let claimsBytes = Base64URL.decode(segments[1]) else { throw .invalidBase64(segment: 1) }
         guard let signature = Base64URL.decode(segments[2]) else { throw .invalidBase64(segment: 2) }
 
-        let header = try JSONValue(parsing: headerBytes)
+        let header = try parseJSON(headerBytes)
         guard case .object = header else { throw .invalidJSON("the header is not a JSON object") }
         let algorithm = header["alg"].flatMap(\.stringValue)
         let type = header["typ"].flatMap(\.stringValue)
-        guard algorithm == "Ed25519", type?.lowercased() == "jwt" else {
+        // Exactly, as wascap's validate_token compares them: `JWT` or `ed25519` is refused.
+        guard algorithm == "Ed25519", type == "jwt" else {
             throw .unsupportedHeader(algorithm: algorithm, type: type)
         }
-        let claims = try ProviderClaims(json: try JSONValue(parsing: claimsBytes))
+        let claims = try ProviderClaims(json: try parseJSON(claimsBytes))
         return (claims, signature, segments[1].endIndex)
     }
-}
 
-extension JSONValue {
-    var stringValue: String? {
-        guard case .string(let value) = self else { return nil }
-        return value
+    /// A segment's JSON, its errors said as claims.jwt's.
+    private static func parseJSON(_ bytes: [UInt8]) throws(ClaimsError) -> JSONValue {
+        do throws(JSONError) {
+            return try JSONValue(parsing: bytes)
+        } catch {
+            switch error {
+            case .invalid(let reason, let offset): throw .invalidJSON("\(reason) at byte \(offset)")
+            case .nestedTooDeeply(let limit): throw .nestedTooDeeply(limit: limit)
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import PARBytes
 import PARNKeys
 
 extension ProviderClaims {

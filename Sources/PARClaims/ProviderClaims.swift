@@ -1,3 +1,4 @@
+import PARBytes
 import PARNKeys
 
 /// The claims of a capability provider, as a wascap JWT carries them (PAR-FORMAT section 3).

@@ -1,3 +1,5 @@
+import PARBytes
+
 /// Decompresses a gzip stream from a ``ByteSource`` as you read it.
 ///
 /// Concatenated members (as `cat a.gz b.gz` or pigz write them) read as one stream. Each

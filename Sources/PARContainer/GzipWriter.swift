@@ -1,4 +1,5 @@
 import Dispatch
+import PARBytes
 
 #if canImport(Glibc)
 import Glibc

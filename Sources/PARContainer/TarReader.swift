@@ -1,3 +1,5 @@
+import PARBytes
+
 /// Reads a tar stream entry by entry from a ``ByteSource``, holding no more than one buffer.
 ///
 /// Call ``nextEntry()`` to move to the next entry; it skips whatever is left of the current
@@ -10,7 +12,7 @@
 /// two zero blocks followed by zero padding, or no marker at all at the end of the stream.
 /// Refused: bad checksums, unknown magic, malformed numbers, truncation, and anything but
 /// zeros after the end marker.
-public final class TarReader {
+public final class TarReader: ByteSource {
     /// The largest pax extended header or GNU long name accepted: real ones are a few hundred bytes.
     public static let maximumExtendedHeaderSize = 1 << 20
     /// The largest entry size accepted (2^63 - 1, as Go's archive/tar): any size read from a
@@ -171,6 +173,12 @@ public final class TarReader {
         remainingContent -= UInt64(count)
         offset += UInt64(count)
         return count
+    }
+
+    /// The current entry's content as a byte stream: ``readContent(into:)``, so the stream
+    /// helpers (`readFully(into:)`, ...) read one entry.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try readContent(into: buffer)
     }
 
     // MARK: - Stream helpers

@@ -1,3 +1,5 @@
+import PARBytes
+
 /// Writes a tar stream to a ``ByteSink``, one entry at a time, content streamed in chunks.
 ///
 /// Headers are POSIX ustar with mtime 0, uid/gid 0 and no user or group names, so the same

@@ -1,6 +1,10 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import PARBytes
+import PARClaims
+import PARContainer
+import PARNKeys
 import ProviderArchiveKit
 
 /// One download of an archive layer into a temporary file beside its destination: the
@@ -17,7 +21,7 @@ final class BlobDownload: Sendable {
     private struct State: @unchecked Sendable {
         var pending: [UInt8] = []
         var sink: AtomicFileSink?
-        var hash = StreamingHash()
+        var hash = SHA256Hasher()
         var received: UInt64 = 0
     }
 
@@ -59,7 +63,7 @@ final class BlobDownload: Sendable {
     /// Checks the whole body arrived, with the digest the manifest names.
     func finish() throws(RegistryError) {
         let layer = self.layer
-        let (received, actual) = state.withLockedValue { ($0.received, Digest($0.hash.finalize())) }
+        let (received, actual) = state.withLockedValue { ($0.received, $0.hash.finalize()) }
         guard received == layer.size else {
             throw .blobSizeMismatch(digest: layer.digest, declared: layer.size, received: received)
         }

@@ -1,6 +1,9 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOHTTP1
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// What a blob upload sends: bytes in memory (the config), or a file streamed from disk.
@@ -23,19 +26,19 @@ struct BlobUploader {
     let monolithic: Bool
 
     /// Whether the registry already has a blob (`HEAD`).
-    func exists(_ digest: Digest) async throws(RegistryError) -> Bool {
+    func exists(_ digest: SHA256Hash) async throws(RegistryError) -> Bool {
         let answer = try await session.send(
             HTTPRequest(method: .HEAD, url: session.url("/v2/\(repository)/blobs/\(digest)")), scope: scope, repeatable: true)
         switch answer.status {
         case 200: return true
         case 404: return false
-        default: throw ProviderRegistry.failure(answer, request: "HEAD blob", notFound: digest.description)
+        default: throw ProviderRegistry.failure(answer, request: "HEAD blob", notFound: digest.ociDigest)
         }
     }
 
     /// Uploads a blob, retried from the start on transient failures.
     func upload(
-        _ content: BlobContent, digest: Digest, size: UInt64, progress: (@Sendable (UInt64, UInt64) -> Void)?
+        _ content: BlobContent, digest: SHA256Hash, size: UInt64, progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(RegistryError) {
         let policy = session.retryPolicy
         var retries = 0
@@ -53,14 +56,14 @@ struct BlobUploader {
     }
 
     private func attempt(
-        _ content: BlobContent, digest: Digest, size: UInt64, progress: (@Sendable (UInt64, UInt64) -> Void)?
+        _ content: BlobContent, digest: SHA256Hash, size: UInt64, progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(RegistryError) {
         let start = try await session.send(
             HTTPRequest(method: .POST, url: session.url("/v2/\(repository)/blobs/uploads/")), scope: scope, repeatable: false)
         guard start.status == 202, var location = start.header("Location") else {
             throw ProviderRegistry.failure(start, request: "POST upload", notFound: "the repository \(repository)")
         }
-        let counter = ByteCounter(total: size, progress: progress)
+        let counter = ByteCounter(total: size) { done, _ in progress?(min(done, size), size) }
         var closingBody: HTTPRequest.Body = .none
         switch content {
         case .bytes(let bytes):
@@ -101,29 +104,9 @@ struct BlobUploader {
     }
 
     /// The upload URL with `digest=` added to its query, the rest kept as the registry wrote it.
-    static func appendingDigest(_ digest: Digest, to location: String) -> String? {
+    static func appendingDigest(_ digest: SHA256Hash, to location: String) -> String? {
         guard var components = URLComponents(string: location) else { return nil }
-        components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "digest", value: digest.description)]
+        components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "digest", value: digest.ociDigest)]
         return components.url?.absoluteString
-    }
-}
-
-/// Bytes sent of one blob, reported as progress.
-final class ByteCounter: Sendable {
-    private let sentSoFar = NIOLockedValueBox<UInt64>(0)
-    private let total: UInt64
-    private let progress: (@Sendable (UInt64, UInt64) -> Void)?
-
-    init(total: UInt64, progress: (@Sendable (UInt64, UInt64) -> Void)?) {
-        self.total = total
-        self.progress = progress
-    }
-
-    @Sendable func add(_ count: Int) {
-        let done = sentSoFar.withLockedValue {
-            $0 += UInt64(count)
-            return $0
-        }
-        progress?(min(done, total), total)
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// The credentials docker clients saved: `$DOCKER_CONFIG/config.json`, else

@@ -1,3 +1,5 @@
+import PARBytes
+
 /// Where an archive lives in a registry: `REGISTRY[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST]`,
 /// such as `localhost:5000/providers/http-server:0.23.0` (PAR-FORMAT section 6).
 ///
@@ -12,7 +14,7 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
     /// The tag, such as `0.23.0`; `nil` when the reference has none.
     public let tag: String?
     /// The pinned manifest digest; `nil` when not pinned.
-    public let digest: Digest?
+    public let digest: SHA256Hash?
 
     /// Whether this is Docker Hub.
     public var isDockerHub: Bool { Self.dockerHubNames.contains(registry) }
@@ -27,13 +29,20 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses a reference.
     ///
-    /// - Parameter text: The reference; the registry part is required.
+    /// - Parameters:
+    ///   - text: The reference.
+    ///   - defaultRegistry: The registry of a reference that names none (`REPOSITORY:TAG`);
+    ///     without one, the registry part is required.
     /// - Throws: ``RegistryError/invalidReference(_:reason:)`` saying what is wrong.
-    public init(_ text: String) throws(RegistryError) {
+    public init(_ text: String, defaultRegistry: String? = nil) throws(RegistryError) {
+        var text = text
+        if let defaultRegistry, !defaultRegistry.isEmpty, !Self.namesRegistry(text) {
+            text = defaultRegistry + "/" + text
+        }
         var rest = Substring(text)
-        var digest: Digest?
+        var digest: SHA256Hash?
         if let at = rest.firstIndex(of: "@") {
-            digest = Digest(String(rest[rest.index(after: at)...]))
+            digest = SHA256Hash(ociDigest: String(rest[rest.index(after: at)...]))
             rest = rest[..<at]
             guard digest != nil else {
                 throw .invalidReference(text, reason: "the digest after @ must be sha256: and 64 lowercase hex characters")
@@ -43,7 +52,7 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
             throw .invalidReference(text, reason: "it names no registry; write REGISTRY/REPOSITORY:TAG, such as localhost:5000/providers/name:1.0.0")
         }
         let registry = String(rest[..<slash])
-        guard registry.contains(".") || registry.contains(":") || registry == "localhost", Self.isHost(registry) else {
+        guard Self.namesRegistry(rest), Self.isHost(registry) else {
             throw .invalidReference(text, reason: "'\(registry)' is not a registry host; write REGISTRY/REPOSITORY:TAG, such as localhost:5000/providers/name:1.0.0")
         }
         var path = rest[rest.index(after: slash)...]
@@ -65,7 +74,7 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        registry + "/" + repository + (tag.map { ":" + $0 } ?? "") + (digest.map { "@" + $0.description } ?? "")
+        registry + "/" + repository + (tag.map { ":" + $0 } ?? "") + (digest.map { "@" + $0.ociDigest } ?? "")
     }
 
     /// Tells whether `text` looks like a reference rather than a file path, for commands that
@@ -73,6 +82,17 @@ public struct ImageReference: Equatable, Sendable, CustomStringConvertible {
     public static func looksLikeReference(_ text: String) -> Bool {
         guard !text.hasPrefix("/"), !text.hasPrefix("."), (try? ImageReference(text)) != nil else { return false }
         return true
+    }
+
+    /// Whether a reference starts with a registry host, as docker decides: its first part
+    /// (before the first `/`) has a `.` or a `:`, or is `localhost`.
+    ///
+    /// - Parameter text: A reference.
+    /// - Returns: `false` for `REPOSITORY:TAG`, `true` for `localhost:5000/REPOSITORY:TAG`.
+    public static func namesRegistry(_ text: some StringProtocol) -> Bool {
+        guard let slash = text.firstIndex(of: "/") else { return false }
+        let first = text[..<slash]
+        return first.contains(".") || first.contains(":") || first == "localhost"
     }
 
     private static func isHost(_ text: String) -> Bool {

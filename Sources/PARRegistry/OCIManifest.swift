@@ -1,3 +1,6 @@
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// What a manifest says of one blob: its media type, digest and size (OCI image spec,
@@ -6,7 +9,7 @@ public struct OCIDescriptor: Equatable, Sendable {
     /// The blob's media type.
     public var mediaType: String
     /// The blob's digest.
-    public var digest: Digest
+    public var digest: SHA256Hash
     /// The blob's size in bytes: a download that passes it, or ends short of it, fails.
     public var size: UInt64
 
@@ -16,21 +19,21 @@ public struct OCIDescriptor: Equatable, Sendable {
     ///   - mediaType: The blob's media type.
     ///   - digest: Its digest.
     ///   - size: Its size in bytes.
-    public init(mediaType: String, digest: Digest, size: UInt64) {
+    public init(mediaType: String, digest: SHA256Hash, size: UInt64) {
         self.mediaType = mediaType
         self.digest = digest
         self.size = size
     }
 
     var json: JSONValue {
-        .object([("mediaType", .string(mediaType)), ("digest", .string(digest.description)), ("size", .number(String(size)))])
+        .object([("mediaType", .string(mediaType)), ("digest", .string(digest.ociDigest)), ("size", .number(String(size)))])
     }
 
     init(json: JSONValue, what: String) throws(RegistryError) {
         guard case .string(let mediaType)? = json["mediaType"] else {
             throw .unexpectedResponse(status: 200, request: "GET manifest", detail: "\(what) has no mediaType")
         }
-        guard case .string(let text)? = json["digest"], let digest = Digest(text) else {
+        guard case .string(let text)? = json["digest"], let digest = SHA256Hash(ociDigest: text) else {
             throw .unexpectedResponse(status: 200, request: "GET manifest", detail: "\(what) has no sha256 digest")
         }
         guard case .number(let literal)? = json["size"], let size = UInt64(literal) else {

@@ -2,6 +2,9 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// Pushes provider archives to, and pulls them from, OCI registries, in the shape `wash push`
@@ -72,7 +75,7 @@ public struct ProviderRegistry: Sendable {
         /// The tag.
         public let tag: String
         /// The manifest's digest.
-        public let manifestDigest: Digest
+        public let manifestDigest: SHA256Hash
         /// Blobs uploaded; blobs the registry already had are skipped.
         public let uploadedBlobs: Int
         /// Blobs the registry already had.
@@ -82,9 +85,9 @@ public struct ProviderRegistry: Sendable {
     /// What a pull found.
     public struct PullResult: Sendable {
         /// The manifest's digest.
-        public let manifestDigest: Digest
+        public let manifestDigest: SHA256Hash
         /// The archive layer's digest.
-        public let layerDigest: Digest
+        public let layerDigest: SHA256Hash
         /// Where the archive was written.
         public let path: String
         /// What verifying the archive found.
@@ -113,10 +116,16 @@ public struct ProviderRegistry: Sendable {
         // One read of the file both verifies the archive and computes the layer's digest.
         let layer: OCIDescriptor
         do {
-            let digesting = DigestingSource(try FileSource(path: path))
+            var hasher = SHA256Hasher()
+            var size: UInt64 = 0
+            let digesting = TappedSource(try FileSource(path: path)) { bytes in
+                hasher.update(bytes)
+                size += UInt64(bytes.count)
+            }
             _ = try ProviderArchive.verify(from: digesting, policy: VerificationPolicy(allowsExpired: false))
+            // The digest covers the whole file, the zeros after the tar's end included.
             try digesting.drain()
-            layer = OCIDescriptor(mediaType: Self.layerMediaType, digest: digesting.digest, size: digesting.count)
+            layer = OCIDescriptor(mediaType: Self.layerMediaType, digest: hasher.finalize(), size: size)
         } catch let error as ProviderArchiveError {
             throw .invalidArchive(error)
         } catch let error as FileError {
@@ -127,7 +136,7 @@ public struct ProviderRegistry: Sendable {
         let configBlob = OCIDescriptor(mediaType: Self.configMediaType, digest: .of(config), size: UInt64(config.count))
         let manifest = OCIManifest(config: configBlob, layers: [layer], annotations: annotations)
         let manifestBytes = manifest.serialized
-        let manifestDigest = Digest.of(manifestBytes)
+        let manifestDigest = SHA256Hash.of(manifestBytes)
 
         return try await withSession(reference) { session throws(RegistryError) in
             let scope = "repository:\(reference.repository):pull,push"
@@ -154,7 +163,7 @@ public struct ProviderRegistry: Sendable {
             guard answer.status == 201 || answer.status == 200 else {
                 throw Self.failure(answer, request: "PUT manifest", notFound: "the repository \(reference.repository)")
             }
-            if let text = answer.header("Docker-Content-Digest"), let answered = Digest(text), answered != manifestDigest {
+            if let text = answer.header("Docker-Content-Digest"), let answered = SHA256Hash(ociDigest: text), answered != manifestDigest {
                 throw .digestMismatch(what: "manifest", expected: manifestDigest, actual: answered)
             }
             return PushResult(
@@ -178,7 +187,7 @@ public struct ProviderRegistry: Sendable {
     /// - Returns: The digests, the path, and what verification found.
     /// - Throws: ``RegistryError``; nothing is left at `destination` or beside it on failure.
     public func pull(
-        _ reference: ImageReference, to destination: PullDestination, expectedDigest: Digest? = nil, allowLatest: Bool = false,
+        _ reference: ImageReference, to destination: PullDestination, expectedDigest: SHA256Hash? = nil, allowLatest: Bool = false,
         policy: VerificationPolicy = .default, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> PullResult {
         if reference.digest == nil {
@@ -198,7 +207,7 @@ public struct ProviderRegistry: Sendable {
             guard answer.status == 200 else {
                 throw Self.failure(answer, request: "GET manifest", notFound: reference.description)
             }
-            let manifestDigest = Digest.of(answer.body)
+            let manifestDigest = SHA256Hash.of(answer.body)
             for pinned in [reference.digest, expectedDigest] {
                 if let pinned, pinned != manifestDigest {
                     throw .digestMismatch(what: "manifest", expected: pinned, actual: manifestDigest)
@@ -316,36 +325,4 @@ public enum PullDestination: Sendable, Equatable {
         case .named(let folder, let name): folder + "/" + name + (compressed ? ".par.gz" : ".par")
         }
     }
-}
-
-/// A source that computes the registry digest and size of what is read through it: verify
-/// and digest in one pass.
-final class DigestingSource: ByteSource {
-    private let source: any ByteSource
-    private var hash = StreamingHash()
-    private(set) var count: UInt64 = 0
-
-    init(_ source: any ByteSource) {
-        self.source = source
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let read = try source.read(into: buffer)
-        if read > 0 {
-            hash.update(UnsafeRawBufferPointer(rebasing: buffer[..<read]))
-            count += UInt64(read)
-        }
-        return read
-    }
-
-    /// Reads whatever the consumer left unread (trailing zeros after the tar end), so the
-    /// digest covers the whole stream.
-    func drain() throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while try read(into: buffer) > 0 {}
-    }
-
-    /// The digest of everything read so far.
-    var digest: Digest { Digest(hash.finalize()) }
 }

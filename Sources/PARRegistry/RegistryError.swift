@@ -1,3 +1,6 @@
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// Why a push or pull failed, with a message that says what to do. No case carries a
@@ -20,7 +23,7 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A manifest, token or error answer is larger than allowed.
     case answerTooLarge(request: String, limit: Int)
     /// A blob's body is longer or shorter than its descriptor's size.
-    case blobSizeMismatch(digest: Digest, declared: UInt64, received: UInt64)
+    case blobSizeMismatch(digest: SHA256Hash, declared: UInt64, received: UInt64)
     /// The registry wants credentials, or refused the ones given (HTTP 401).
     case unauthorized(registry: String, credentialsGiven: Bool)
     /// The credentials are valid but may not do this (HTTP 403).
@@ -34,9 +37,9 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No such repository, tag, manifest or blob (HTTP 404).
     case notFound(String)
     /// A digest differs from the one expected.
-    case digestMismatch(what: String, expected: Digest, actual: Digest)
+    case digestMismatch(what: String, expected: SHA256Hash, actual: SHA256Hash)
     /// The registry refused an uploaded blob's digest.
-    case uploadRejected(Digest)
+    case uploadRejected(SHA256Hash)
     /// The manifest holds no provider archive layer.
     case notAProviderArchive(mediaTypes: [String])
     /// The archive is not valid: refused before a push, or after a pull.

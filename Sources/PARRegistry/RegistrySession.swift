@@ -1,6 +1,9 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOHTTP1
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// One conversation with one registry: the distribution API, answering auth challenges

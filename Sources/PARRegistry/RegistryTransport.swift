@@ -4,6 +4,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// One HTTP request to a registry or its token endpoint.
@@ -220,13 +223,13 @@ private struct AnswerTooLarge: Error {
 
 /// Bytes moved by one transfer, and a watchdog that fails it when too few move in a window.
 final class TransferMeter: Sendable {
-    private let moved = NIOLockedValueBox(0)
+    private let moved = ByteCounter(total: 0, handler: nil)
 
     func record(_ count: Int) {
-        moved.withLockedValue { $0 += count }
+        moved.add(count)
     }
 
-    var total: Int { moved.withLockedValue { $0 } }
+    var total: Int { Int(clamping: moved.completed) }
 
     /// Returns never; throws `Stalled` once fewer than `minimumBytes` moved in the last
     /// `window`, or cancellation when the transfer ended.

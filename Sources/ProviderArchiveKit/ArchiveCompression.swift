@@ -1,3 +1,5 @@
+import PARContainer
+
 /// How an archive is compressed when written.
 public enum ArchiveCompression: Equatable, Sendable {
     /// A plain tar stream (`.par`).

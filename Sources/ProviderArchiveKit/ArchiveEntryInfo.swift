@@ -1,3 +1,5 @@
+import PARBytes
+
 /// The size and SHA-256 of one entry of an archive, as it was read or written.
 public struct ArchiveEntryInfo: Equatable, Sendable {
     /// The entry's size in bytes.

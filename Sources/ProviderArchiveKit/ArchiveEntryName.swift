@@ -1,3 +1,6 @@
+import PARClaims
+import PARContainer
+
 /// What an entry of a provider archive is, decided by its name (PAR-FORMAT sections 1 and 2).
 enum ArchiveEntryName: Hashable {
     case claims

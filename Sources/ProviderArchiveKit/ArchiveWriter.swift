@@ -1,4 +1,8 @@
-/// Writes a provider archive's container, the peer of ``ArchiveScanner``: claims.jwt first
+import PARBytes
+import PARClaims
+import PARContainer
+
+/// Writes a provider archive's container, the peer of `ArchiveReader`: claims.jwt first
 /// (so a reader verifies the signature before any binary arrives), then world.wasm and the
 /// binaries, each streamed in with its size declared up front (PAR-FORMAT section 1).
 ///

@@ -5,6 +5,9 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PARBytes
+import PARClaims
+import PARNKeys
 
 extension ProviderArchive {
     /// Adds or replaces one target's binary in an archive file and re-signs it, in place.
@@ -44,32 +47,44 @@ extension ProviderArchive {
         guard !FileSource.isSameFile(binaryPath, path) else { throw ProviderArchiveError.destinationIsInput(archivePath) }
         let binary = try openBinaryFile(binaryPath)
         let archiveSize = try openArchiveFile(path).size ?? 0
-        let counter = ProgressCounter(total: 2 * (binary.size ?? 0) + archiveSize, handler: progress)
-        let expected = try hashFile(binary) { counter.advance($0) }
+        let counter = ByteCounter(total: 2 * (binary.size ?? 0) + archiveSize, handler: progress)
+        let expected = try hashFile(binary, counter: counter)
         do throws(any Error) {
             let lock = try FileLock(path: path, onWait: onWait)
             let output = try AtomicFileSink(replacing: path, keeping: try lock.contents().ownership())
-            var rewrite = Rewrite(target: target, binary: expected, policy: policy, output: output, progress: counter)
-            do {
-                try rewrite.run(try lock.contents(), knownToken: nil, signingKeys: signingKeys)
-            } catch is ClaimsNotFirst {
+            let keys = { (old: ProviderClaims) throws in
+                do {
+                    return try signingKeys(old)
+                } catch {
+                    throw SigningKeysFailure(error: error)
+                }
+            }
+            var rewrite = Rewrite(target: target, binary: expected, output: output, counter: counter)
+            let copied: VerifiedArchive
+            if let first = try rewrite.run(try lock.contents(), policy: policy, knownToken: nil, signingKeys: keys) {
+                copied = first
+            } else {
                 // Binaries before claims.jwt: verify first (nothing is kept), then stream
                 // through with the claims known. Nothing was written to `output` yet.
                 let verified = try ProviderArchive.verify(from: try lock.contents(), policy: policy)
-                try rewrite.run(try lock.contents(), knownToken: verified.token, signingKeys: signingKeys)
+                guard
+                    let second = try rewrite.run(
+                        try lock.contents(), policy: policy, knownToken: verified.token, signingKeys: keys)
+                else {
+                    throw ProviderArchiveError.fileChanged(path)
+                }
+                copied = second
             }
             guard let writer = rewrite.writer, let token = rewrite.token else { throw ProviderArchiveError.missingClaims }
             try writer.begin(.binary(target), size: expected.size)
-            try copyBinary(from: openBinaryFile(binaryPath), at: binaryPath, expecting: expected, into: writer) {
-                counter.advance($0)
-            }
+            try copyBinary(from: openBinaryFile(binaryPath), at: binaryPath, expecting: expected, into: writer, counter: counter)
             try writer.finish()
             try output.commit()
-            var targets: [Target: ArchiveEntryInfo] = rewrite.scanned?.binaries.mapValues { $0.info } ?? [:]
+            var targets = copied.targets
             targets[target] = expected
             return WrittenArchive(
-                path: path, token: token, targets: targets, world: rewrite.scanned?.world?.info,
-                compression: rewrite.isCompressed ? .gzip : .none)
+                path: path, token: token, targets: targets, world: copied.world,
+                compression: copied.isCompressed ? .gzip : .none)
         } catch let failure as SigningKeysFailure {
             throw failure.error
         } catch {
@@ -78,113 +93,69 @@ extension ProviderArchive {
     }
 }
 
-/// One streaming pass of an insert: the old archive's entries through the scanner into a
-/// writer that starts with the new claims.
+/// One streaming pass of an insert: the old archive's entries, read and checked, into a new
+/// archive that starts with the new claims.
 private struct Rewrite {
     let target: Target
     let binary: ArchiveEntryInfo
-    let policy: VerificationPolicy
     let output: any ByteSink
-    let progress: ProgressCounter
+    let counter: ByteCounter
 
+    /// The new archive, once its claims are written.
     private(set) var writer: ArchiveWriter?
+    /// The new claims.
     private(set) var token: ClaimsToken?
-    private(set) var isCompressed = false
-    private(set) var scanned: ArchiveScanner.Result?
 
-    init(target: Target, binary: ArchiveEntryInfo, policy: VerificationPolicy, output: any ByteSink, progress: ProgressCounter) {
-        self.target = target
-        self.binary = binary
-        self.policy = policy
-        self.output = output
-        self.progress = progress
-    }
-
-    /// Streams `source` through. With `knownToken` (from a verify pass), the new claims are
-    /// written at once; without, when the old claims.jwt is read, which must come first.
+    /// Copies every entry of `source` but the replaced binary (which is still read and
+    /// checked) after the new claims. With `knownToken` (from a verify pass) the new claims
+    /// are written at once; without, when the old claims.jwt is read. `signingKeys` gives the
+    /// keys to sign the new claims with, from the old ones.
+    ///
+    /// - Returns: What the old archive held; `nil` when a binary came before claims.jwt
+    ///   without `knownToken`, having written nothing.
     mutating func run(
-        _ source: FileSource, knownToken: ClaimsToken?,
+        _ source: FileSource, policy: VerificationPolicy, knownToken: ClaimsToken?,
         signingKeys: (ProviderClaims) throws -> (issuer: NKeyPair, subject: NKeyPair)
-    ) throws {
-        try withoutActuallyEscaping(signingKeys) { signingKeys in
-            try scan(source, knownToken: knownToken, signingKeys: signingKeys)
-        }
-    }
-
-    private mutating func scan(
-        _ source: FileSource, knownToken: ClaimsToken?,
-        signingKeys: @escaping (ProviderClaims) throws -> (issuer: NKeyPair, subject: NKeyPair)
-    ) throws {
-        let state = RewriteState()
-        let counting = ProgressSource(source) { [progress] in progress.advance($0) }
-        var scanner = ArchiveScanner(policy: policy) { [target] name, size in
-            guard let writer = state.writer else { throw ClaimsNotFirst() }
-            // The replaced binary is still hashed and checked, then dropped.
-            if name == .binary(target) { return .discard }
-            try writer.begin(name, size: size)
-            return .sink(writer)
-        }
-        let start = { [self] (old: ClaimsToken) throws in
-            let (token, writer) = try self.begin(from: old, isCompressed: state.isCompressed, signingKeys: signingKeys)
-            state.token = token
-            state.writer = writer
-        }
-        scanner.containerOpened = { isCompressed in
-            state.isCompressed = isCompressed
-            if let knownToken { try start(knownToken) }
-        }
-        scanner.claimsVerified = { token in
-            if let knownToken {
-                // The same archive as the verify pass read (the lock keeps par out; this
-                // keeps anything else out).
-                guard token == knownToken else { throw ProviderArchiveError.fileChanged(counting.path) }
-            } else {
-                try start(token)
+    ) throws -> VerifiedArchive? {
+        let reader = try ArchiveReader(TappedSource(source) { [counter] in counter.add($0.count) }, mode: .verifying(policy))
+        if let knownToken { try begin(from: knownToken, isCompressed: reader.isCompressed, signingKeys: signingKeys) }
+        while let entry = try reader.next() {
+            switch entry.name {
+            case .claims:
+                guard let old = reader.token else { throw ProviderArchiveError.missingClaims }
+                if let knownToken {
+                    // The archive the verify pass read (the lock keeps par out; this keeps
+                    // anything else out).
+                    guard old == knownToken else { throw ProviderArchiveError.fileChanged(source.path) }
+                } else {
+                    try begin(from: old, isCompressed: reader.isCompressed, signingKeys: signingKeys)
+                }
+            case .world, .binary:
+                guard let writer else { return nil }
+                // The replaced binary is still read and checked by the reader, then dropped.
+                guard entry.name != .binary(target) else { continue }
+                try writer.begin(entry.name, size: entry.size)
+                try reader.forEachChunk { try writer.write($0) }
             }
         }
-        scanned = try scanner.scanThrowing(counting)
-        writer = state.writer
-        token = state.token
-        isCompressed = state.isCompressed
+        return try reader.finish(requireAllClaimed: true)
     }
 
-    /// Signs the new claims and starts the new archive with them.
-    private func begin(
+    /// Signs the new claims (the old metadata with the target's new hash) and starts the new
+    /// archive with them.
+    private mutating func begin(
         from old: ClaimsToken, isCompressed: Bool, signingKeys: (ProviderClaims) throws -> (issuer: NKeyPair, subject: NKeyPair)
-    ) throws -> (ClaimsToken, ArchiveWriter) {
-        let keys: (issuer: NKeyPair, subject: NKeyPair)
-        do {
-            keys = try signingKeys(old.claims)
-        } catch {
-            throw SigningKeysFailure(error: error)
-        }
-        guard keys.subject.role == .service else {
-            throw ProviderArchiveError.claims(.invalidKey(claim: "sub", .wrongRole(expected: .service, actual: keys.subject.role)))
-        }
-        let metadata = old.claims.metadata
-        var hashes = metadata.targetHashes
-        hashes[target] = binary.hash
-        let claims = ProviderClaims(
-            issuer: keys.issuer.publicKey, subject: keys.subject.publicKey,
-            metadata: ProviderMetadata(
-                name: metadata.name, vendor: metadata.vendor, revision: metadata.revision, version: metadata.version,
-                targetHashes: hashes, worldHash: metadata.worldHash, configSchema: metadata.configSchema))
-        let token = try ClaimsToken(signing: claims, with: keys.issuer)
+    ) throws {
+        let keys = try signingKeys(old.claims)
+        var metadata = old.claims.metadata
+        metadata.targetHashes[target] = binary.hash
+        let token = try metadata.signed(issuer: keys.issuer, subject: keys.subject)
         let writer = try ArchiveWriter(output, compression: isCompressed ? .gzip : .none)
         try writer.writeClaims(token)
-        return (token, writer)
+        self.token = token
+        self.writer = writer
     }
 }
-
-/// What the scanner's hooks set during one pass.
-private final class RewriteState {
-    var writer: ArchiveWriter?
-    var token: ClaimsToken?
-    var isCompressed = false
-}
-
-/// A binary or world.wasm came before claims.jwt: the claims must be known first.
-private struct ClaimsNotFirst: Error {}
 
 /// The caller's key lookup failed; its error is passed on unchanged.
 private struct SigningKeysFailure: Error {

@@ -1,3 +1,6 @@
+import PARBytes
+import PARClaims
+
 extension ProviderArchive {
     /// Reads what an archive's claims.jwt says **without** verifying the signature, the hashes
     /// or anything else: for showing what a damaged or tampered archive claims to be, next to
@@ -21,26 +24,18 @@ extension ProviderArchive {
     /// - Returns: The token's text, as stored.
     /// - Throws: ``ProviderArchiveError`` when no claims.jwt of at most 1 MiB of UTF-8 is found.
     public static func tokenWithoutVerifying(from source: any ByteSource) throws(ProviderArchiveError) -> String {
-        do {
-            guard let text = String(validating: try rawToken(from: source), as: UTF8.self) else {
-                throw ClaimsError.invalidBase64(segment: 0)
-            }
-            return text
-        } catch {
-            throw .wrapping(error)
+        guard let text = String(validating: try rawToken(from: source), as: UTF8.self) else {
+            throw .claims(.invalidBase64(segment: 0))
         }
+        return text
     }
 
-    /// The bytes of the first claims.jwt entry.
-    private static func rawToken(from source: any ByteSource) throws -> [UInt8] {
-        let tar = try ArchiveContainer.open(source).tar
-        while let entry = try tar.nextEntry() {
-            guard entry.kind == .regularFile, entry.name == "claims.jwt" || entry.name == "./claims.jwt" else { continue }
-            guard entry.size <= UInt64(ClaimsToken.maximumSize) else {
-                throw ClaimsError.tokenTooLarge(size: Int(clamping: entry.size), limit: ClaimsToken.maximumSize)
-            }
-            return try ArchiveScanner.readWhole(entry, from: tar)
+    /// The bytes of the first claims.jwt entry, whatever else the archive holds.
+    private static func rawToken(from source: any ByteSource) throws(ProviderArchiveError) -> [UInt8] {
+        let reader = try ArchiveReader(source, mode: .unverified)
+        while let entry = try reader.next() {
+            if entry.name == .claims, let bytes = reader.claimsBytes { return bytes }
         }
-        throw ProviderArchiveError.missingClaims
+        throw .missingClaims
     }
 }

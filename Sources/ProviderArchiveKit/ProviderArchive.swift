@@ -1,3 +1,6 @@
+import PARBytes
+import PARClaims
+
 /// A provider archive that was loaded and verified: its signed claims, how it was stored,
 /// and the binaries the load kept. Read-only; build new archives with
 /// ``ProviderArchiveBuilder`` and change one on disk with
@@ -90,22 +93,48 @@ extension ProviderArchive {
     public static func load(
         from source: any ByteSource, selection: TargetSelection = .all, policy: VerificationPolicy = .default
     ) throws(ProviderArchiveError) -> ProviderArchive {
-        var scanner = ArchiveScanner(policy: policy) { name, _ in
-            switch (name, selection) {
-            case (.world, .all): .collect
-            case (.binary, .all): .collect
-            case (.binary(let target), .only(let wanted)) where target == wanted: .collect
-            default: .discard
+        let reader = try ArchiveReader(source, mode: .verifying(policy))
+        var binaries: [Target: [UInt8]] = [:]
+        var world: [UInt8]?
+        var unverifiedBudget = ArchiveReader.maximumUnverifiedBytes
+        while let entry = try reader.next() {
+            switch (entry.name, selection) {
+            case (.world, .all), (.binary, .all): break
+            case (.binary(let target), .only(let wanted)) where target == wanted: break
+            default: continue
             }
+            // Kept before the signature is known: bounded, whatever the archive says.
+            let budget = reader.token == nil ? unverifiedBudget : nil
+            let bytes = try collect(reader, declaredSize: entry.size, budget: budget)
+            if budget != nil { unverifiedBudget -= bytes.count }
+            if case .binary(let target) = entry.name { binaries[target] = bytes } else { world = bytes }
         }
-        if case .only(let target) = selection {
-            scanner.requireAllClaimed = false
-            scanner.requiredTargets = [target]
+        let verified: VerifiedArchive
+        switch selection {
+        case .all: verified = try reader.finish(requireAllClaimed: true)
+        case .only(let target): verified = try reader.finish(requireAllClaimed: false, requiredTargets: [target])
         }
-        let result = try scanner.scan(source)
-        return ProviderArchive(
-            token: result.token, selection: selection, verified: VerifiedArchive(result), world: result.world?.bytes,
-            binaries: result.binaries.compactMapValues(\.bytes))
+        return ProviderArchive(token: verified.token, selection: selection, verified: verified, world: world, binaries: binaries)
+    }
+
+    /// The current entry's content, refusing more than `budget` bytes when one is given.
+    private static func collect(
+        _ reader: ArchiveReader, declaredSize: UInt64, budget: Int?
+    ) throws(ProviderArchiveError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        // The header's size is untrusted: reserve only up to a sane amount.
+        bytes.reserveCapacity(Int(min(declaredSize, UInt64(budget ?? ArchiveReader.maximumUnverifiedBytes))))
+        do {
+            try reader.forEachChunk { chunk in
+                if let budget, bytes.count + chunk.count > budget {
+                    throw ProviderArchiveError.claimsTooLate(limit: ArchiveReader.maximumUnverifiedBytes)
+                }
+                bytes.append(contentsOf: chunk)
+            }
+        } catch {
+            throw .wrapping(error)
+        }
+        return bytes
     }
 
     /// Verifies an archive file without keeping any binary: signature, policy, every hash,
@@ -137,9 +166,8 @@ extension ProviderArchive {
     public static func verify(
         from source: any ByteSource, requiredTargets: [Target] = [], policy: VerificationPolicy = .default
     ) throws(ProviderArchiveError) -> VerifiedArchive {
-        var scanner = ArchiveScanner(policy: policy) { _, _ in .discard }
-        scanner.requiredTargets = requiredTargets
-        return VerifiedArchive(try scanner.scan(source))
+        let reader = try ArchiveReader(source, mode: .verifying(policy))
+        return try reader.finish(requireAllClaimed: true, requiredTargets: requiredTargets)
     }
 
     /// Verifies an archive and writes one target's binary to a file (mode 0755), streaming:
@@ -179,14 +207,14 @@ extension ProviderArchive {
     ) throws(ProviderArchiveError) -> VerifiedArchive {
         do {
             let output = try AtomicFileSink(destination: destination, mode: 0o755)
-            var scanner = ArchiveScanner(policy: policy) { name, _ in
-                name == .binary(target) ? .sink(output) : .discard
+            let reader = try ArchiveReader(source, mode: .verifying(policy))
+            while let entry = try reader.next() {
+                if entry.name == .binary(target) { try reader.forEachChunk { try output.write($0) } }
             }
-            scanner.requireAllClaimed = false
-            scanner.requiredTargets = [target]
-            let result = try scanner.scan(source)
+            let verified = try reader.finish(requireAllClaimed: false, requiredTargets: [target])
+            // Only now, with every check passed, does the file appear.
             try output.commit()
-            return VerifiedArchive(result)
+            return verified
         } catch {
             throw .wrapping(error)
         }
@@ -206,6 +234,6 @@ func openArchiveFile(_ path: String) throws(ProviderArchiveError) -> FileSource 
 func openArchiveFile(_ path: String, progress: ProgressHandler?) throws(ProviderArchiveError) -> any ByteSource {
     let file = try openArchiveFile(path)
     guard let progress else { return file }
-    let counter = ProgressCounter(total: file.size ?? 0, handler: progress)
-    return ProgressSource(file) { counter.advance($0) }
+    let counter = ByteCounter(total: file.size ?? 0, handler: progress)
+    return TappedSource(file) { counter.add($0.count) }
 }

@@ -1,3 +1,8 @@
+import PARBytes
+import PARClaims
+import PARContainer
+import PARNKeys
+
 /// Builds a new provider archive: a provider's metadata and one native binary per target,
 /// signed into claims.jwt when written (PAR-FORMAT).
 ///
@@ -175,7 +180,7 @@ extension ProviderArchiveBuilder {
         var token: ClaimsToken
         var targets: [Target: ArchiveEntryInfo]
         var world: ArchiveEntryInfo?
-        var progress: ProgressCounter
+        var progress: ByteCounter
     }
 
     /// Pass 1: hashes every binary (files stream from disk) and signs the claims. Writes nothing.
@@ -183,9 +188,6 @@ extension ProviderArchiveBuilder {
         issuer: NKeyPair, subject: NKeyPair, expires: UInt64?, notBefore: UInt64?, progress: ProgressHandler?
     ) throws(ProviderArchiveError) -> Signed {
         guard !binaries.isEmpty else { throw .noTargets }
-        guard subject.role == .service else {
-            throw .claims(.invalidKey(claim: "sub", .wrongRole(expected: .service, actual: subject.role)))
-        }
         // Files are read twice (hash, then pack); bytes in memory are packed once.
         var total: UInt64 = 0
         for input in binaries.values {
@@ -194,29 +196,21 @@ extension ProviderArchiveBuilder {
             case .file(let path): total += 2 * (try openBinaryFile(path).size ?? 0)
             }
         }
-        let counter = ProgressCounter(total: total, handler: progress)
+        let counter = ByteCounter(total: total, handler: progress)
         var targets: [Target: ArchiveEntryInfo] = [:]
         for (target, input) in binaries {
             switch input {
             case .bytes(let bytes):
-                targets[target] = ArchiveEntryInfo(size: UInt64(bytes.count), hash: StreamingHash.hash(bytes))
+                targets[target] = ArchiveEntryInfo(size: UInt64(bytes.count), hash: .of(bytes))
             case .file(let path):
-                targets[target] = try hashFile(openBinaryFile(path)) { counter.advance($0) }
+                targets[target] = try hashFile(openBinaryFile(path), counter: counter)
             }
         }
-        let worldInfo = world.map { ArchiveEntryInfo(size: UInt64($0.count), hash: StreamingHash.hash($0)) }
+        let worldInfo = world.map { ArchiveEntryInfo(size: UInt64($0.count), hash: .of($0)) }
         let metadata = ProviderMetadata(
             name: name, vendor: vendor, revision: revision, version: version,
             targetHashes: targets.mapValues(\.hash), worldHash: worldInfo?.hash, configSchema: configSchema)
-        let claims = ProviderClaims(
-            issuer: issuer.publicKey, subject: subject.publicKey, metadata: metadata, expires: expires,
-            notBefore: notBefore)
-        let token: ClaimsToken
-        do {
-            token = try ClaimsToken(signing: claims, with: issuer)
-        } catch {
-            throw .claims(error)
-        }
+        let token = try metadata.signed(issuer: issuer, subject: subject, expires: expires, notBefore: notBefore)
         return Signed(token: token, targets: targets, world: worldInfo, progress: counter)
     }
 
@@ -232,10 +226,10 @@ extension ProviderArchiveBuilder {
             switch input {
             case .bytes(let bytes):
                 try writer.write(.binary(target), contents: bytes)
-                counter.advance(bytes.count)
+                counter.add(bytes.count)
             case .file(let path):
                 try writer.begin(.binary(target), size: expected.size)
-                try copyBinary(from: openBinaryFile(path), at: path, expecting: expected, into: writer) { counter.advance($0) }
+                try copyBinary(from: openBinaryFile(path), at: path, expecting: expected, into: writer, counter: counter)
             }
         }
         try writer.finish()
@@ -255,50 +249,39 @@ func openBinaryFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
 }
 
 /// The size and hash of a file's content, streamed.
-func hashFile(_ source: FileSource, advance: (Int) -> Void) throws(ProviderArchiveError) -> ArchiveEntryInfo {
-    var hash = StreamingHash()
+func hashFile(_ source: FileSource, counter: ByteCounter) throws(ProviderArchiveError) -> ArchiveEntryInfo {
+    var hasher = SHA256Hasher()
     var size: UInt64 = 0
     do {
-        try copyChunks(from: source) { bytes in
-            hash.update(bytes)
+        try source.forEachChunk { bytes in
+            hasher.update(bytes)
             size += UInt64(bytes.count)
-            advance(bytes.count)
+            counter.add(bytes.count)
         }
     } catch {
         throw .wrapping(error)
     }
-    return ArchiveEntryInfo(size: size, hash: hash.finalize())
+    return ArchiveEntryInfo(size: size, hash: hasher.finalize())
 }
 
 /// Streams a file into the entry just begun, checking that it gives exactly the bytes that
 /// were hashed before.
 func copyBinary(
     from source: FileSource, at path: String, expecting expected: ArchiveEntryInfo, into writer: ArchiveWriter,
-    advance: (Int) -> Void
+    counter: ByteCounter
 ) throws {
-    var hash = StreamingHash()
+    var hasher = SHA256Hasher()
     var size: UInt64 = 0
     do {
-        try copyChunks(from: source) { bytes in
+        try source.forEachChunk { bytes in
             guard size + UInt64(bytes.count) <= expected.size else { throw ProviderArchiveError.fileChanged(path) }
-            hash.update(bytes)
+            hasher.update(bytes)
             size += UInt64(bytes.count)
             try writer.write(bytes)
-            advance(bytes.count)
+            counter.add(bytes.count)
         }
     } catch TarError.sizeMismatch {
         throw ProviderArchiveError.fileChanged(path)
     }
-    guard size == expected.size, hash.finalize() == expected.hash else { throw ProviderArchiveError.fileChanged(path) }
-}
-
-/// Streams a source through `body` in large chunks.
-func copyChunks(from source: any ByteSource, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveScanner.chunkSize, alignment: 16)
-    defer { chunk.deallocate() }
-    while true {
-        let count = try source.read(into: chunk)
-        if count == 0 { return }
-        try body(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
-    }
+    guard size == expected.size, hasher.finalize() == expected.hash else { throw ProviderArchiveError.fileChanged(path) }
 }

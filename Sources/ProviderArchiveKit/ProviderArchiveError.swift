@@ -1,3 +1,7 @@
+import PARBytes
+import PARClaims
+import PARContainer
+
 /// Why an archive could not be loaded, verified, extracted or written.
 ///
 /// Every case is a fact about the archive or the request, with a message that says what

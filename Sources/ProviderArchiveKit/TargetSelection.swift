@@ -1,3 +1,5 @@
+import PARClaims
+
 /// Which target binaries a load keeps in memory.
 public enum TargetSelection: Hashable, Sendable {
     /// Every target and world.wasm; every target named in the claims must be present.

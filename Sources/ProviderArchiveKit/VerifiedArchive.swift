@@ -1,3 +1,5 @@
+import PARClaims
+
 /// What verifying an archive found: its signed claims and the size and hash of every entry,
 /// all checked against the claims. Holds no binary content.
 public struct VerifiedArchive: Sendable {
@@ -12,11 +14,4 @@ public struct VerifiedArchive: Sendable {
 
     /// The verified claims.
     public var claims: ProviderClaims { token.claims }
-
-    init(_ result: ArchiveScanner.Result) {
-        token = result.token
-        targets = result.binaries.mapValues(\.info)
-        world = result.world?.info
-        isCompressed = result.isCompressed
-    }
 }

@@ -1,3 +1,5 @@
+import PARClaims
+
 /// What writing an archive produced: the signed token and the size and hash of every entry
 /// written, each hashed from the very bytes that went into the archive.
 public struct WrittenArchive: Sendable {

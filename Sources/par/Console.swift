@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PARBytes
 import ProviderArchiveKit
 
 #if canImport(Glibc)
@@ -14,6 +15,13 @@ import Darwin
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// What a command did or found, for people (lines of text) and for scripts (wash's JSON
+/// keys; `"success": true` is added when printed).
+struct CommandResult {
+    var text: [String]
+    var json: [(key: String, value: JSONValue)]
 }
 
 /// Where a command's words go: results to stdout, notes, progress and errors to stderr.
@@ -35,23 +43,31 @@ struct Console {
         Swift.print(JSONValue.object(members + [("success", .bool(true))]).serialized)
     }
 
+    /// A command's result, in this console's format.
+    func emit(_ result: CommandResult) {
+        switch format {
+        case .text: result.text.forEach(print)
+        case .json: printJSON(result.json)
+        }
+    }
+
     /// A note on stderr (a warning, a retry), escaped, with any seed in it hidden.
     func note(_ line: String) {
         FileHandle.standardError.write(Data((TerminalText.escaped(TerminalText.withoutSeeds(line)) + "\n").utf8))
     }
 
-    /// Runs a command body. Its errors go to `Par.main`, which prints them as one line (or
-    /// JSON) and exits 1. Temporary files being written are removed if SIGINT, SIGTERM or
-    /// SIGHUP ends the command.
-    func run(_ body: () throws -> Void) throws {
+    /// Runs a command body and prints its result. Its errors go to `Par.main`, which prints
+    /// them as one line (or JSON) and exits 1. Temporary files being written are removed if
+    /// SIGINT, SIGTERM or SIGHUP ends the command.
+    func run(_ body: () throws -> CommandResult) throws {
         AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
-        try body()
+        emit(try body())
     }
 
-    /// Runs an async command body, as ``run(_:)``.
-    func run(_ body: () async throws -> Void) async throws {
+    /// Runs an async command body and prints its result, as ``run(_:)``.
+    func runAsync(_ body: () async throws -> CommandResult) async throws {
         AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
-        try await body()
+        emit(try await body())
     }
 
     /// A progress line on stderr, redrawn at most ten times a second.
@@ -68,8 +84,8 @@ struct Console {
         return try body { progress.update($0, of: $1) }
     }
 
-    /// Runs async work that reports progress (from any thread), as ``withProgress(_:_:)-sync``.
-    func withProgress<Result>(
+    /// Runs a network transfer that reports progress (from any thread), as ``withProgress(_:_:)``.
+    func withTransferProgress<Result>(
         _ label: String, _ body: (@escaping @Sendable (UInt64, UInt64) -> Void) async throws -> Result
     ) async throws -> Result {
         let progress = progress(label)
@@ -141,16 +157,6 @@ func relativeTime(_ unixSeconds: UInt64, now: Date = Date()) -> String {
     return delta >= 0 ? "in \(phrase)" : "\(phrase) ago"
 }
 
-/// A target from a user's `--arch`/`--target`, or the native one for `native` or nothing.
-func parseTarget(_ value: String?) throws -> Target {
-    guard let value, value != "native" else { return .native }
-    do {
-        return try Target(value)
-    } catch {
-        throw CLIError("\(error)")
-    }
-}
-
 /// The name of a file without its folder and its `.gz` and `.par` extensions.
 func archiveStem(_ path: String) -> String {
     var name = URL(fileURLWithPath: path).lastPathComponent
@@ -167,16 +173,4 @@ func checkDestinationFolder(_ path: String, flag: String) throws {
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw CLIError("the folder \(folder) does not exist: create it first, or choose another \(flag)")
     }
-}
-
-/// The `--issuer` public keys to trust, or `nil` (any issuer) when none are given.
-func parseTrustedIssuers(_ values: [String]) throws -> Set<NKeyPublicKey>? {
-    guard !values.isEmpty else { return nil }
-    return Set(try values.map { value in
-        do {
-            return try NKeyPublicKey(value, role: .account)
-        } catch {
-            throw CLIError("--trusted-issuer \(value) is not an account public key: \(error)")
-        }
-    })
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PARBytes
+import PARClaims
 import ProviderArchiveKit
 
 /// `par create`: pack binaries into a new signed archive, as `wash par create` does.
@@ -38,8 +40,8 @@ struct CreateCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "A provider binary; repeat for several targets.")
     var binary: [String] = []
 
-    @Option(name: .shortAndLong, help: "The target of each --binary, as ARCH-OS (default: this machine's).")
-    var arch: [String] = []
+    @Option(name: .shortAndLong, help: "The target of each --binary, as ARCH-OS (default: this machine's).", transform: Target.parsing)
+    var arch: [Target] = []
 
     @Option(help: "Where to write the archive (default: ./BINARY.par, .gz added with --compress).")
     var destination: String?
@@ -52,14 +54,33 @@ struct CreateCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if witDirectory != nil {
+            throw ValidationError(Self.noWITEncoder)
+        }
+        guard !binary.isEmpty else { throw ValidationError("no --binary given: name the provider executable to pack") }
+        if arch.isEmpty, binary.count > 1 {
+            throw ValidationError("\(binary.count) binaries but no --arch: give an --arch ARCH-OS for each --binary")
+        }
+        if !arch.isEmpty, arch.count != binary.count {
+            throw ValidationError("\(binary.count) --binary but \(arch.count) --arch: give one --arch for each --binary, in the same order")
+        }
+        if let duplicate = arch.first(where: { target in arch.filter { $0 == target }.count > 1 }) {
+            throw ValidationError("the target \(duplicate) is given twice: each --arch must be different")
+        }
+    }
+
+    private static let noWITEncoder =
+        "--wit-directory (WIT_DIR) needs a WIT-to-component encoder, which par does not have: encode the world with `wasm-tools component wit DIR --wasm -o world.wasm` and pass --wit-world world.wasm"
+
     func run() throws {
-        let console = Console(format: output.format)
+        let console = output.console
         try console.run {
-            if witDirectory != nil || ProcessInfo.processInfo.environment["WIT_DIR"].map({ !$0.isEmpty }) == true {
-                throw CLIError(
-                    "--wit-directory (WIT_DIR) needs a WIT-to-component encoder, which par does not have: encode the world with `wasm-tools component wit DIR --wasm -o world.wasm` and pass --wit-world world.wasm")
+            if ProcessInfo.processInfo.environment["WIT_DIR"].map({ !$0.isEmpty }) == true {
+                throw CLIError(Self.noWITEncoder)
             }
-            let targets = try pairBinariesWithTargets()
+            // validate() paired them: a lone binary without --arch is native.
+            let targets = arch.isEmpty ? [(binary[0], Target.native)] : Array(zip(binary, arch))
             var archive = ProviderArchiveBuilder(name: name, vendor: vendor, revision: revision, version: providerVersion)
             for (path, target) in targets {
                 do {
@@ -72,7 +93,7 @@ struct CreateCommand: ParsableCommand {
             if let schemaFile { archive.configSchema = try readSchema(schemaFile) }
             if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world") }
 
-            let stem = URL(fileURLWithPath: targets[0].path).deletingPathExtension().lastPathComponent
+            let stem = URL(fileURLWithPath: targets[0].0).deletingPathExtension().lastPathComponent
             let path = destination ?? "./\(stem).par"
             try checkDestinationFolder(path, flag: "--destination")
             let issuer = try keys.resolve(keys.issuerValue, flag: "--issuer", role: .account, name: KeyOptions.userName, console: console)
@@ -83,38 +104,15 @@ struct CreateCommand: ParsableCommand {
                     to: path, issuer: issuer, subject: subject, compression: compress ? .gzip : .none, progress: progress)
             }
             let file = written.path ?? path
-            switch console.format {
-            case .text:
-                console.print("Successfully created archive \(file)")
-            case .json:
-                console.printJSON([
+            return CommandResult(
+                text: ["Successfully created archive \(file)"],
+                json: [
                     ("file", .string(file)),
                     ("issuer", .string(issuer.publicKey.encoded)),
                     ("service", .string(subject.publicKey.encoded)),
                     ("targets", .strings(archive.targets.map(\.name))),
                 ])
-            }
         }
-    }
-
-    /// Each --binary with its --arch; a lone binary may omit --arch (native).
-    private func pairBinariesWithTargets() throws -> [(path: String, target: Target)] {
-        guard !binary.isEmpty else { throw CLIError("no --binary given: name the provider executable to pack") }
-        if arch.isEmpty {
-            guard binary.count == 1 else {
-                throw CLIError("\(binary.count) binaries but no --arch: give an --arch ARCH-OS for each --binary")
-            }
-            return [(binary[0], .native)]
-        }
-        guard arch.count == binary.count else {
-            throw CLIError("\(binary.count) --binary but \(arch.count) --arch: give one --arch for each --binary, in the same order")
-        }
-        let pairs = try zip(binary, arch).map { ($0, try parseTarget($1)) }
-        let targets = pairs.map(\.1)
-        if let duplicate = targets.first(where: { target in targets.filter { $0 == target }.count > 1 }) {
-            throw CLIError("the target \(duplicate) is given twice: each --arch must be different")
-        }
-        return pairs
     }
 }
 

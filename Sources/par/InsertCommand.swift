@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 
 /// `par insert`: add or replace a target in an archive, re-sign, and write it back in place.
@@ -22,8 +25,8 @@ struct InsertCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The binary to add.")
     var binary: String
 
-    @Option(name: .shortAndLong, help: "Its target, as ARCH-OS (default: this machine's).")
-    var arch: String?
+    @Option(name: .shortAndLong, help: "Its target, as ARCH-OS (default: this machine's).", transform: Target.parsing)
+    var arch: Target = .native
 
     @OptionGroup(title: "Keys")
     var keys: KeyOptions
@@ -31,9 +34,9 @@ struct InsertCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let console = Console(format: output.format)
+        let console = output.console
         try console.run {
-            let target = try parseTarget(arch)
+            let target = arch
             let written: WrittenArchive
             do {
                 written = try console.withProgress("inserting") { progress in
@@ -49,22 +52,19 @@ struct InsertCommand: ParsableCommand {
                 guard case .notARegularFile = error else { throw error }
                 throw CLIError("--binary: \(error)")
             }
-            switch console.format {
-            case .text:
-                console.print("Successfully inserted \(binary) into archive \(archive) as \(target)")
-            case .json:
-                console.printJSON([
+            return CommandResult(
+                text: ["Successfully inserted \(binary) into archive \(archive) as \(target)"],
+                json: [
                     ("file", .string(archive)), ("target", .string(target.name)),
                     ("targets", .strings(written.targets.keys.sorted().map(\.name))),
                 ])
-            }
         }
     }
 
     /// The keys to re-sign with, given the archive's current claims: the service key stays
     /// the provider's identity unless --subject changes it on purpose.
     private func signingKeys(for claims: ProviderClaims, console: Console) throws -> (issuer: NKeyPair, subject: NKeyPair) {
-        let directory = keys.keyDirectory
+        let directory = keys.directory.keyDirectory
         // The subject first: when it cannot be found, fail before generating any key.
         let subject: NKeyPair
         if let value = keys.subjectValue {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import PARBytes
+import PARClaims
 import ProviderArchiveKit
 
 /// `par inspect`: show what an archive claims and whether it verified, as `wash inspect`
@@ -14,8 +16,10 @@ struct InspectCommand: AsyncParsableCommand {
     @Argument(help: "The archive to inspect: a file, or a registry reference (REGISTRY/REPOSITORY:TAG).")
     var archive: String
 
-    @Option(name: .shortAndLong, help: "The manifest digest to require (when ARCHIVE is a reference).")
-    var digest: String?
+    @Option(
+        name: .shortAndLong, help: "The manifest digest to require (when ARCHIVE is a reference).",
+        transform: SHA256Hash.parsing)
+    var digest: SHA256Hash?
 
     @Flag(help: "Print only the raw claims.jwt (not verified).")
     var jwtOnly = false
@@ -31,21 +35,20 @@ struct InspectCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if wit {
+            throw ValidationError("--wit needs a WIT decoder, which par does not have: extract world.wasm with `tar -xzf ARCHIVE world.wasm` and run `wasm-tools component wit world.wasm`")
+        }
+    }
+
     func run() async throws {
-        let console = Console(format: output.format)
-        try await console.run {
-            if wit {
-                throw CLIError("--wit needs a WIT decoder, which par does not have: extract world.wasm with `tar -xzf ARCHIVE world.wasm` and run `wasm-tools component wit world.wasm`")
-            }
+        let console = output.console
+        try await console.runAsync {
             let (file, cleanup) = try await localArchive(archive, registry: registry, digest: digest, console: console)
             defer { cleanup() }
             if jwtOnly {
                 let token = try ProviderArchive.tokenWithoutVerifying(from: FileSource(path: file))
-                switch console.format {
-                case .text: console.print(token)
-                case .json: console.printJSON([("token", .string(token))])
-                }
-                return
+                return CommandResult(text: [token], json: [("token", .string(token))])
             }
             let report: VerifiedArchive?
             let failure: ProviderArchiveError?
@@ -60,26 +63,27 @@ struct InspectCommand: AsyncParsableCommand {
                 failure = error
             }
             let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(from: FileSource(path: file))
-            switch console.format {
-            case .text:
-                printTable(claims, report: report, failure: failure, console: console)
-                if let failure { throw CLIError("\(archive) failed verification: \(failure)") }
-            case .json:
-                if let failure {
-                    // wash's failure shape, with what the archive claims (unverified) beside it.
-                    let line = JSONValue.object([
-                        ("success", .bool(false)), ("error", .string("\(archive) failed verification: \(failure)")),
-                        ("unverified_claims", .object(washSummary(claims))),
-                    ]).serialized
-                    FileHandle.standardError.write(Data((line + "\n").utf8))
-                    throw ExitCode.failure
+            let table = table(claims, report: report, failure: failure)
+            guard let report else {
+                let message = "\(archive) failed verification: \(failure.map { "\($0)" } ?? "unknown")"
+                if console.format == .text {
+                    table.forEach(console.print)
+                    throw CLIError(message)
                 }
-                if let report { console.printJSON(washSummary(claims) + details(claims, report: report)) }
+                // wash's failure shape, with what the archive claims (unverified) beside it.
+                let line = JSONValue.object([
+                    ("success", .bool(false)), ("error", .string(message)),
+                    ("unverified_claims", .object(washSummary(claims))),
+                ]).serialized
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+                throw ExitCode.failure
             }
+            return CommandResult(text: table, json: washSummary(claims) + details(claims, report: report))
         }
     }
 
-    private func printTable(_ claims: ProviderClaims, report: VerifiedArchive?, failure: ProviderArchiveError?, console: Console) {
+    /// The claims and what verification found, as `wash inspect` lays them out.
+    private func table(_ claims: ProviderClaims, report: VerifiedArchive?, failure: ProviderArchiveError?) -> [String] {
         let metadata = claims.metadata
         let now = UInt64(Date().timeIntervalSince1970)
         var rows: [(String, String)] = [
@@ -99,19 +103,20 @@ struct InspectCommand: AsyncParsableCommand {
             rows.append(("Verification", "FAILED: \(failure)"))
         }
         if metadata.configSchema != nil { rows.append(("Config Schema", "yes")) }
-        console.print("\(metadata.name ?? "Unnamed Provider") - Provider Archive")
+        var lines = ["\(metadata.name ?? "Unnamed Provider") - Provider Archive"]
         for (label, value) in rows {
-            console.print("  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
+            lines.append("  " + label.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
         }
-        console.print("")
-        console.print("Supported Architecture Targets")
+        lines += ["", "Supported Architecture Targets"]
         for target in metadata.targetHashes.keys.sorted() {
             var line = "  " + target.name.padding(toLength: 24, withPad: " ", startingAt: 0)
             if let info = report?.targets[target] {
-                line += formatBytes(info.size).padding(toLength: 12, withPad: " ", startingAt: 0) + "sha256:" + info.hash.hex
+                // A labelled hash is an OCI-style digest: sha256: and lowercase hex.
+                line += formatBytes(info.size).padding(toLength: 12, withPad: " ", startingAt: 0) + info.hash.ociDigest
             }
-            console.print(line)
+            lines.append(line)
         }
+        return lines
     }
 
     /// par's facts beyond wash's keys: verification, dates, compression, sizes and hashes.

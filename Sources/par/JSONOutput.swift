@@ -1,3 +1,5 @@
+import PARBytes
+import PARClaims
 import ProviderArchiveKit
 
 extension JSONValue {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import ProviderArchiveKit
+import PARBytes
+import PARNKeys
 
 /// `par keys`: wash's `keys gen|get|list`, and par's `generate`/`show` for the key directory.
 struct KeysCommand: ParsableCommand {
@@ -12,15 +13,6 @@ struct KeysCommand: ParsableCommand {
 
     @OptionGroup(visibility: .hidden) var output: OutputOptions
 
-    struct DirectoryOption: ParsableArguments {
-        @Option(name: .shortAndLong, help: "The key directory (env WASH_KEYS; default: wash's, see par keys list).")
-        var directory: String?
-
-        var keyDirectory: KeyDirectory {
-            directory.map { KeyDirectory(path: $0) } ?? KeyDirectory.standard()
-        }
-    }
-
     /// `keys gen TYPE`: a new pair, printed, saved nowhere.
     struct Gen: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -28,24 +20,20 @@ struct KeysCommand: ParsableCommand {
             discussion: "TYPE: account, user, module (or component), service (or provider), server (or host), operator, cluster, curve (or x25519)."
         )
 
-        @Argument(help: "The key's type.")
-        var keytype: String
+        @Argument(help: "The key's type.", transform: NKeyRole.parsing)
+        var keytype: NKeyRole
 
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let console = Console(format: output.format)
-            try console.run {
-                let pair = NKeyPair.generate(role: try parseKeyType(keytype))
-                switch console.format {
-                case .text:
-                    console.print("Public Key: \(pair.publicKey)")
-                    console.print("Seed: \(pair.seed)")
-                    console.print("")
-                    console.print("Remember that the seed is private, treat it as a secret.")
-                case .json:
-                    console.printJSON([("public_key", .string(pair.publicKey.encoded)), ("seed", .string(pair.seed))])
-                }
+            try output.console.run {
+                let pair = NKeyPair.generate(role: keytype)
+                return CommandResult(
+                    text: [
+                        "Public Key: \(pair.publicKey)", "Seed: \(pair.seed)", "",
+                        "Remember that the seed is private, treat it as a secret.",
+                    ],
+                    json: [("public_key", .string(pair.publicKey.encoded)), ("seed", .string(pair.seed))])
             }
         }
     }
@@ -57,17 +45,13 @@ struct KeysCommand: ParsableCommand {
         @Argument(help: "The key's name, as keys list shows it (alice_account), with or without .nk.")
         var keyname: String
 
-        @OptionGroup var directory: DirectoryOption
+        @OptionGroup var directory: KeyDirectoryOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let console = Console(format: output.format)
-            try console.run {
+            try output.console.run {
                 let pair = try KeyDirectory.readSeed(at: try keyFile(named: keyname, in: directory.keyDirectory), role: nil)
-                switch console.format {
-                case .text: console.print(pair.seed)
-                case .json: console.printJSON([("seed", .string(pair.seed))])
-                }
+                return CommandResult(text: [pair.seed], json: [("seed", .string(pair.seed))])
             }
         }
     }
@@ -76,22 +60,17 @@ struct KeysCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the keys in the key directory.")
 
-        @OptionGroup var directory: DirectoryOption
+        @OptionGroup var directory: KeyDirectoryOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let console = Console(format: output.format)
-            try console.run {
+            try output.console.run {
                 let keys = directory.keyDirectory
                 let entries = keys.list()
-                switch console.format {
-                case .text:
-                    console.print("====== Keys found in \(keys.searchedPaths.joined(separator: ", ")) ======")
-                    for entry in entries {
-                        console.print(entry.name.padding(toLength: 32, withPad: " ", startingAt: 0) + entry.publicKey.encoded)
-                    }
-                case .json:
-                    console.printJSON([
+                return CommandResult(
+                    text: ["====== Keys found in \(keys.searchedPaths.joined(separator: ", ")) ======"]
+                        + entries.map { $0.name.padding(toLength: 32, withPad: " ", startingAt: 0) + $0.publicKey.encoded },
+                    json: [
                         ("keys", .strings(entries.map(\.name))),
                         ("details", .array(entries.map { entry in
                             .object([
@@ -100,7 +79,6 @@ struct KeysCommand: ParsableCommand {
                             ])
                         })),
                     ])
-                }
             }
         }
     }
@@ -111,32 +89,26 @@ struct KeysCommand: ParsableCommand {
             abstract: "Generate a key and save it as NAME_ROLE.nk (mode 0600); prints the public key, never the seed."
         )
 
-        @Argument(help: "The key's type: account, service, user, ... (as keys gen takes them).")
-        var role: String
+        @Argument(help: "The key's type: account, service, user, ... (as keys gen takes them).", transform: NKeyRole.parsing)
+        var role: NKeyRole
 
         @Option(name: .shortAndLong, help: "The file's name part (default: $USER).")
         var name: String?
 
-        @OptionGroup var directory: DirectoryOption
+        @OptionGroup var directory: KeyDirectoryOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let console = Console(format: output.format)
-            try console.run {
-                let role = try parseKeyType(role)
+            try output.console.run {
                 let pair = NKeyPair.generate(role: role)
                 let name = name ?? KeyOptions.userName
                 let path = try directory.keyDirectory.save(pair, name: name)
-                switch console.format {
-                case .text:
-                    console.print("Generated \(role) key \(name)_\(role.name) in \(path)")
-                    console.print("Public key: \(pair.publicKey)")
-                case .json:
-                    console.printJSON([
+                return CommandResult(
+                    text: ["Generated \(role) key \(name)_\(role.name) in \(path)", "Public key: \(pair.publicKey)"],
+                    json: [
                         ("name", .string(name + "_" + role.name)), ("role", .string(role.name)),
                         ("public_key", .string(pair.publicKey.encoded)), ("path", .string(path)),
                     ])
-                }
             }
         }
     }
@@ -151,39 +123,20 @@ struct KeysCommand: ParsableCommand {
         @Flag(help: "Print the seed too. Keep it secret.")
         var seed = false
 
-        @OptionGroup var directory: DirectoryOption
+        @OptionGroup var directory: KeyDirectoryOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let console = Console(format: output.format)
-            try console.run {
+            try output.console.run {
                 let path = try keyFile(named: key, in: directory.keyDirectory)
                 let pair = try KeyDirectory.readSeed(at: path, role: nil)
-                switch console.format {
-                case .text:
-                    console.print("Role:       \(pair.role)")
-                    console.print("Public key: \(pair.publicKey)")
-                    if seed { console.print("Seed:       \(pair.seed)") }
-                case .json:
-                    var members: [(key: String, value: JSONValue)] = [
-                        ("role", .string(pair.role.name)), ("public_key", .string(pair.publicKey.encoded)), ("path", .string(path)),
-                    ]
-                    if seed { members.append(("seed", .string(pair.seed))) }
-                    console.printJSON(members)
-                }
+                return CommandResult(
+                    text: ["Role:       \(pair.role)", "Public key: \(pair.publicKey)"] + (seed ? ["Seed:       \(pair.seed)"] : []),
+                    json: [("role", .string(pair.role.name)), ("public_key", .string(pair.publicKey.encoded)), ("path", .string(path))]
+                        + (seed ? [("seed", .string(pair.seed))] : []))
             }
         }
     }
-}
-
-/// A key type as wash names them, aliases included.
-func parseKeyType(_ text: String) throws -> NKeyRole {
-    let aliases = ["component": "module", "provider": "service", "host": "server", "x25519": "curve"]
-    let name = text.lowercased()
-    guard let role = NKeyRole(name: aliases[name] ?? name) else {
-        throw CLIError("unknown key type '\(text)': use account, user, module (or component), service (or provider), server (or host), operator, cluster or curve (or x25519)")
-    }
-    return role
 }
 
 /// A key file by name (`alice_account`, `.nk` optional) in the key directory, or a path.

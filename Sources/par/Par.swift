@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ProviderArchiveKit
+import PARBytes
 
 /// `par`: create, inspect, verify and extract wasmCloud provider archives.
 @main

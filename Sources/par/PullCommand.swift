@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PARBytes
 import PARRegistry
 import ProviderArchiveKit
 
@@ -12,17 +13,16 @@ struct PullCommand: AsyncParsableCommand {
         discussion: "URL is REGISTRY[:PORT]/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, or REPOSITORY:TAG with -r/--registry."
     )
 
-    @Argument(help: "What to pull.")
-    var url: String
+    @Argument(help: "What to pull.", transform: ReferenceText.parsing)
+    var url: ReferenceText
 
     @Option(help: "Where to write it (default: ./REPOSITORY-NAME.par or .par.gz).")
     var destination: String?
 
-    @Option(name: .shortAndLong, help: "The registry, for a URL without one (env WASH_REG_URL).")
-    var registryURL: String?
+    @OptionGroup var place: RegistryPlaceOptions
 
-    @Option(name: .shortAndLong, help: "The manifest digest to require, with or without sha256:.")
-    var digest: String?
+    @Option(name: .shortAndLong, help: "The manifest digest to require, with or without sha256:.", transform: SHA256Hash.parsing)
+    var digest: SHA256Hash?
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -32,11 +32,14 @@ struct PullCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        _ = try place.reference(url)
+    }
+
     func run() async throws {
-        let console = Console(format: output.format)
-        try await console.run {
-            let reference = try parseReference(url, registry: registryURL)
-            let pinned = try parseDigest(digest)
+        let console = output.console
+        try await console.runAsync {
+            let reference = try place.reference(url)
             let target: PullDestination
             if let destination {
                 try checkDestinationFolder(destination, flag: "--destination")
@@ -45,21 +48,17 @@ struct PullCommand: AsyncParsableCommand {
                 target = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
             }
             let client = try registry.client(for: reference, console: console)
-            let policy = try trust.policy()
-            let result = try await console.withProgress("pulling") { progress in
+            let result = try await console.withTransferProgress("pulling") { progress in
                 try await client.pull(
-                    reference, to: target, expectedDigest: pinned, allowLatest: registry.allowLatest, policy: policy,
+                    reference, to: target, expectedDigest: digest, allowLatest: registry.allowLatest, policy: trust.policy,
                     progress: progress)
             }
-            switch console.format {
-            case .text:
-                console.print("Successfully pulled and validated \(result.path)")
-                console.print("Digest: \(result.manifestDigest)")
-            case .json:
-                console.printJSON(
-                    [("file", .string(result.path)), ("digest", .string(result.manifestDigest.description)),
-                     ("layer_digest", .string(result.layerDigest.description))] + washSummary(result.archive.claims))
-            }
+            return CommandResult(
+                text: ["Successfully pulled and validated \(result.path)", "Digest: \(result.manifestDigest.ociDigest)"],
+                json: [
+                    ("file", .string(result.path)), ("digest", .string(result.manifestDigest.ociDigest)),
+                    ("layer_digest", .string(result.layerDigest.ociDigest)),
+                ] + washSummary(result.archive.claims))
         }
     }
 }

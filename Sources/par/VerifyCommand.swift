@@ -1,4 +1,6 @@
 import ArgumentParser
+import PARBytes
+import PARClaims
 import ProviderArchiveKit
 
 /// `par verify`: exit 0 when an archive is valid, 1 with the reason when not. wash has no
@@ -16,8 +18,10 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup(title: "Registry (when ARCHIVE is a reference)")
     var registry: RegistryOptions
 
-    @Option(name: .customLong("target"), help: "A target that must be present (ARCH-OS or native); repeat for several.")
-    var targets: [String] = []
+    @Option(
+        name: .customLong("target"), help: "A target that must be present (ARCH-OS or native); repeat for several.",
+        transform: Target.parsing)
+    var targets: [Target] = []
 
     @OptionGroup(title: "Trust")
     var trust: TrustOptions
@@ -25,29 +29,26 @@ struct VerifyCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let console = Console(format: output.format)
-        try await console.run {
+        let console = output.console
+        try await console.runAsync {
             let (file, cleanup) = try await localArchive(archive, registry: registry, digest: nil, console: console)
             defer { cleanup() }
-            let required = try targets.map(parseTarget)
-            let policy = try trust.policy()
             let report: VerifiedArchive
             do {
                 report = try console.withProgress("verifying") { progress in
-                    try ProviderArchive.verify(path: file, requiredTargets: required, policy: policy, progress: progress)
+                    try ProviderArchive.verify(path: file, requiredTargets: targets, policy: trust.policy, progress: progress)
                 }
             } catch {
                 throw CLIError("\(archive): \(error)")
             }
             let claims = report.claims
-            switch console.format {
-            case .text:
-                let name = claims.metadata.name ?? "Unnamed Provider"
-                let version = claims.metadata.version.map { " \($0)" } ?? ""
-                console.print("\(archive): valid (\(name)\(version), signed by \(claims.issuer), targets: \(report.targets.keys.sorted().map(\.name).joined(separator: ", ")))")
-            case .json:
-                console.printJSON([("file", .string(archive)), ("valid", .bool(true))] + washSummary(claims) + [("target_details", entryDetails(report))])
-            }
+            let name = claims.metadata.name ?? "Unnamed Provider"
+            let version = claims.metadata.version.map { " \($0)" } ?? ""
+            let targetList = report.targets.keys.sorted().map(\.name).joined(separator: ", ")
+            return CommandResult(
+                text: ["\(archive): valid (\(name)\(version), signed by \(claims.issuer), targets: \(targetList))"],
+                json: [("file", .string(archive)), ("valid", .bool(true))] + washSummary(claims)
+                    + [("target_details", entryDetails(report))])
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PARBytes
 import PARNKeys
 import Testing
 
@@ -117,7 +118,13 @@ func sampleMetadata() throws -> ProviderMetadata {
         #expect(throws: ClaimsError.invalidBase64(segment: 1)) { try verify(parts[0] + "." + parts[1] + "+/" + "." + parts[2]) }
     }
 
-    @Test(arguments: [#"{"typ":"jwt","alg":"HS256"}"#, #"{"typ":"jwt","alg":"none"}"#, #"{"alg":"Ed25519"}"#])
+    /// wascap's validate_token compares `typ` and `alg` exactly, so a token its hosts refuse
+    /// is refused here too: an uppercase `JWT` or a lowercase `ed25519` is another header.
+    @Test(arguments: [
+        #"{"typ":"jwt","alg":"HS256"}"#, #"{"typ":"jwt","alg":"none"}"#, #"{"alg":"Ed25519"}"#,
+        #"{"typ":"JWT","alg":"Ed25519"}"#, #"{"typ":"Jwt","alg":"Ed25519"}"#, #"{"typ":"jwt","alg":"ed25519"}"#,
+        #"{"typ":"jwt ","alg":"Ed25519"}"#,
+    ])
     func otherHeadersAreRefused(header: String) {
         #expect(throws: ClaimsError.self) {
             try verify(handMadeToken(header: header, claims: claimsJSON(), signer: account))
@@ -130,6 +137,11 @@ func sampleMetadata() throws -> ProviderMetadata {
                 return
             }
         }
+    }
+
+    @Test func theExactHeaderIsAccepted() throws {
+        let token = handMadeToken(header: #"{"typ":"jwt","alg":"Ed25519"}"#, claims: claimsJSON(), signer: account)
+        #expect(try verify(token).claims.issuer == account.publicKey)
     }
 
     @Test func aChangedClaimBreaksTheSignature() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import PARBytes
 import PARTestSupport
 import Testing
 
@@ -45,10 +46,6 @@ func readAllEntries(_ source: any ByteSource) throws -> [ReadEntry] {
         entries.append(ReadEntry(name: entry.name, kind: entry.kind, content: content))
     }
     return entries
-}
-
-func pattern(_ count: Int, seed: UInt8 = 1) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ $0 >> 9) }
 }
 
 func makeTar(_ files: [(String, [UInt8])]) throws -> [UInt8] {

@@ -1,4 +1,5 @@
 import Foundation
+import PARBytes
 import PARTestSupport
 import Testing
 

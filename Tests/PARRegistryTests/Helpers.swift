@@ -1,6 +1,9 @@
 import Foundation
 import PARRegistry
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 
@@ -9,10 +12,6 @@ import FoundationNetworking
 #endif
 
 let linux = try! Target("x86_64-linux")
-
-func pattern(_ count: Int, seed: UInt8 = 1) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ $0 >> 9) }
-}
 
 /// A signed archive file, written by the library.
 func makeArchive(in directory: String, name: String = "provider", size: Int = 100_000, compressed: Bool = true) throws -> String {

@@ -2,6 +2,9 @@ import Foundation
 import NIOConcurrencyHelpers
 import PARRegistry
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 

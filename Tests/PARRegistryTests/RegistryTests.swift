@@ -1,5 +1,8 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 
@@ -27,7 +30,7 @@ import Testing
         let pushed = try await client.push(archiveAt: path, to: try reference(repository, "0.1.0"))
         #expect(pushed.tag == "0.1.0")
         #expect(pushed.uploadedBlobs == 2)
-        #expect(Digest(pushed.manifestDigest.description) == pushed.manifestDigest)
+        #expect(SHA256Hash(ociDigest: pushed.manifestDigest.ociDigest) == pushed.manifestDigest)
 
         let pulled = try await client.pull(try reference(repository, "0.1.0"), to: .named(folder: directory, name: "pulled"))
         #expect(pulled.path == directory + (compressed ? "/pulled.par.gz" : "/pulled.par"))
@@ -92,10 +95,10 @@ import Testing
         let hex = String(pushed.manifestDigest.description.dropFirst(7))
         for text in [pushed.manifestDigest.description, hex, hex.uppercased()] {
             let pulled = try await client.pull(
-                try reference("providers/pinned", "1.0.0"), to: .path(directory + "/p.par.gz"), expectedDigest: Digest(pinning: text))
+                try reference("providers/pinned", "1.0.0"), to: .path(directory + "/p.par.gz"), expectedDigest: SHA256Hash(pinning: text))
             #expect(pulled.manifestDigest == pushed.manifestDigest)
         }
-        let wrong = try #require(Digest("sha256:" + String(repeating: "0", count: 64)))
+        let wrong = try #require(SHA256Hash(ociDigest: "sha256:" + String(repeating: "0", count: 64)))
         #expect(await registryError {
             _ = try await client.pull(try reference("providers/pinned", "1.0.0"), to: .path(directory + "/w.par.gz"), expectedDigest: wrong)
         } == .digestMismatch(what: "manifest", expected: wrong, actual: pushed.manifestDigest))

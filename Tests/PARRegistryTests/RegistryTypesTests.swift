@@ -1,25 +1,16 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 
 @testable import PARRegistry
 
-/// The registry module's types: digests, references (Docker Hub's names), manifests, retry
+/// The registry module's types: references (Docker Hub's names), manifests, retry
 /// delays, and docker's saved credentials.
 @Suite struct RegistryTypesTests {
-    @Test func digestsParseStrictlyAndPinLeniently() throws {
-        let hex = String(repeating: "ab", count: 32)
-        let digest = try #require(Digest("sha256:" + hex))
-        #expect(digest.description == "sha256:" + hex)
-        #expect(Digest("sha256:" + hex.uppercased()) == nil)
-        #expect(Digest("sha512:" + hex) == nil)
-        #expect(Digest("sha256:" + hex.dropLast()) == nil)
-        #expect(Digest(pinning: hex.uppercased()) == digest)
-        #expect(Digest(pinning: "SHA256:" + hex) == digest)
-        #expect(Digest.of(Array("{}".utf8)).description == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
-    }
-
     @Test func dockerHubIsNamedAsDockerClientsNameIt() throws {
         for text in ["docker.io/alpine:3", "index.docker.io/alpine:3"] {
             let hub = try ImageReference(text)

@@ -1,11 +1,11 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARContainer
+import PARNKeys
 import ProviderArchiveKit
 import Testing
-
-func pattern(_ count: Int, seed: UInt8 = 1) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ $0 >> 9) }
-}
 
 let linux = try! Target("x86_64-linux")
 let mac = try! Target("aarch64-macos")

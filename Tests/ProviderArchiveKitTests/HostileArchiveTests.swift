@@ -1,5 +1,9 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARContainer
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 
@@ -10,25 +14,6 @@ import Testing
 
     init() throws {
         fixture = try Fixture()
-    }
-
-    @Test(arguments: [false, true])
-    func craftedNumbersAreTarErrorsForEveryReader(gzip: Bool) throws {
-        for (label, plain) in CraftedTar.numberTraps {
-            let bytes = gzip ? try CraftedTar.gzip(plain) : plain
-            for selection in [TargetSelection.all, .only(linux)] {
-                guard case .tar? = archiveError({ _ = try ProviderArchive.load(bytes: bytes, selection: selection) }) else {
-                    Issue.record("\(label): load(\(selection)) must fail with a tar error")
-                    continue
-                }
-            }
-            guard case .tar? = archiveError({ _ = try ProviderArchive.verify(from: MemorySource(bytes)) }),
-                case .tar? = archiveError({ _ = try ProviderArchive.claimsWithoutVerifying(from: MemorySource(bytes)) })
-            else {
-                Issue.record("\(label): verify and the unverified claims reader must fail with a tar error")
-                continue
-            }
-        }
     }
 
     @Test func targetsAreValidatedOnBytes() {

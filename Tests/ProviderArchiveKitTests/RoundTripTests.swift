@@ -1,5 +1,9 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARContainer
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 

@@ -1,5 +1,8 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 
@@ -34,7 +37,7 @@ import Testing
         expectFailure(try work.par(["pull", "\(registry.address)/providers/cli:9.9.9", "--insecure"]), saying: "not found")
         expectFailure(try work.par(["pull", reference, "--insecure", "--digest", String(repeating: "0", count: 64)]), saying: "digest")
         expectFailure(try work.par(["pull", reference]), saying: "--insecure")
-        expectFailure(try work.par(["push", "not a reference", "provider.par.gz"]), saying: "not a registry reference")
+        expectUsageError(try work.par(["push", "not a reference", "provider.par.gz"]), saying: "not a registry reference")
     }
 
     @Test func wrongCredentialsAreRefused() throws {

@@ -1,5 +1,8 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 

@@ -1,5 +1,8 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 
@@ -127,7 +130,8 @@ import Testing
         #expect(try work.par(["create", "-n", "p", "-v", "v", "-b", "provider"], environment: ["WASH_JSON_SCHEMA": work.path("schema.json")]).status == 0)
         let json = try JSONValue(parsing: Array(try work.par(["inspect", "provider.par", "-o", "json"]).output.utf8))
         #expect(json["schema"] == .object([("type", .string("object"))]))
-        expectFailure(try work.par(["create", "-n", "p", "-v", "v", "-b", "provider", "--wit-directory", "wit"]), saying: "wasm-tools component wit")
+        expectUsageError(try work.par(["create", "-n", "p", "-v", "v", "-b", "provider", "--wit-directory", "wit"]), saying: "wasm-tools component wit")
+        expectFailure(try work.par(["create", "-n", "p", "-v", "v", "-b", "provider"], environment: ["WIT_DIR": "wit"]), saying: "wasm-tools component wit")
     }
 
     @Test func pushAndPullTakeWashsFlags() throws {

@@ -1,5 +1,8 @@
 import Foundation
 import PARTestSupport
+import PARBytes
+import PARClaims
+import PARNKeys
 import ProviderArchiveKit
 import Testing
 
@@ -153,7 +156,7 @@ import Testing
         #expect(try work.par(["keys", "show", "alice_service", "--seed"]).output.contains("SV"))
 
         expectFailure(try work.par(["keys", "generate", "account", "--name", "alice"]), saying: "already exists")
-        expectFailure(try work.par(["keys", "generate", "wizard"]), saying: "unknown key type")
+        expectUsageError(try work.par(["keys", "generate", "wizard"]), saying: "unknown key type")
         expectFailure(try work.par(["keys", "show", "bob_account"]), saying: "no key named bob_account")
     }
 }

@@ -9,7 +9,7 @@ struct JSONParser {
         self.bytes = bytes
     }
 
-    mutating func parseDocument() throws(ClaimsError) -> JSONValue {
+    mutating func parseDocument() throws(JSONError) -> JSONValue {
         skipWhitespace()
         let value = try parseValue()
         skipWhitespace()
@@ -17,8 +17,8 @@ struct JSONParser {
         return value
     }
 
-    private func fail(_ reason: String) -> ClaimsError {
-        .invalidJSON("\(reason) at byte \(position)")
+    private func fail(_ reason: String) -> JSONError {
+        .invalid(reason: reason, offset: position)
     }
 
     private mutating func skipWhitespace() {
@@ -27,7 +27,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(ClaimsError) -> JSONValue {
+    private mutating func parseValue() throws(JSONError) -> JSONValue {
         guard position < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[position] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -41,7 +41,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func expectLiteral(_ literal: String) throws(ClaimsError) {
+    private mutating func expectLiteral(_ literal: String) throws(JSONError) {
         let expected = Array(literal.utf8)
         guard bytes.count - position >= expected.count,
             bytes[position..<position + expected.count].elementsEqual(expected)
@@ -49,12 +49,12 @@ struct JSONParser {
         position += expected.count
     }
 
-    private mutating func enterContainer() throws(ClaimsError) {
+    private mutating func enterContainer() throws(JSONError) {
         depth += 1
         guard depth <= JSONValue.maximumDepth else { throw .nestedTooDeeply(limit: JSONValue.maximumDepth) }
     }
 
-    private mutating func parseObject() throws(ClaimsError) -> JSONValue {
+    private mutating func parseObject() throws(JSONError) -> JSONValue {
         try enterContainer()
         position += 1
         var members: [(key: String, value: JSONValue)] = []
@@ -91,7 +91,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseArray() throws(ClaimsError) -> JSONValue {
+    private mutating func parseArray() throws(JSONError) -> JSONValue {
         try enterContainer()
         position += 1
         var values: [JSONValue] = []
@@ -118,7 +118,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseNumber() throws(ClaimsError) -> JSONValue {
+    private mutating func parseNumber() throws(JSONError) -> JSONValue {
         let start = position
         func digits(_ parser: inout JSONParser) -> Int {
             let begin = parser.position
@@ -150,11 +150,11 @@ struct JSONParser {
         return .number(String(decoding: bytes[start..<position], as: UTF8.self))
     }
 
-    private mutating func parseString() throws(ClaimsError) -> String {
+    private mutating func parseString() throws(JSONError) -> String {
         position += 1
         var scalars = String.UnicodeScalarView()
         var runStart = position
-        func flushRun(_ parser: JSONParser, upTo end: Int, into scalars: inout String.UnicodeScalarView) throws(ClaimsError) {
+        func flushRun(_ parser: JSONParser, upTo end: Int, into scalars: inout String.UnicodeScalarView) throws(JSONError) {
             guard runStart < end else { return }
             // Raw runs must be valid UTF-8.
             var iterator = parser.bytes[runStart..<end].makeIterator()
@@ -187,7 +187,7 @@ struct JSONParser {
         throw fail("unterminated string")
     }
 
-    private mutating func parseEscape() throws(ClaimsError) -> Unicode.Scalar {
+    private mutating func parseEscape() throws(JSONError) -> Unicode.Scalar {
         guard position < bytes.count else { throw fail("incomplete escape") }
         let byte = bytes[position]
         position += 1
@@ -220,7 +220,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseHex4() throws(ClaimsError) -> UInt32 {
+    private mutating func parseHex4() throws(JSONError) -> UInt32 {
         guard bytes.count - position >= 4 else { throw fail("incomplete \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {

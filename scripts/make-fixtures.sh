@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Regenerates Fuzz/corpus: small archives written by the tools we interoperate with
-# (parcheck.py on NATS nkeys, GNU tar in five formats, Python's tarfile in three, our own
-# par), the crafted ones that once trapped the reader, and lone tokens and keys.
+# Regenerates the test fixtures, Tests/Fixtures (see its README.md): small archives written
+# by the tools we interoperate with (parcheck.py on NATS nkeys, GNU tar in five formats,
+# Python's tarfile in three, our own par) and the crafted ones that once trapped the reader;
+# and the fuzzer's lone seeds, Fuzz/corpus (a token, keys, a target). The fuzzer starts
+# from both folders. The claims never expire, so the fixtures stay valid.
 # Needs a built par (.build/debug/par), python3 with nkeys==0.2.1, GNU tar and gzip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 par=${PAR:-.build/debug/par}
 parcheck=../shared/conformance/parcheck.py
-out=Fuzz/corpus
+out=Tests/Fixtures
+seeds=Fuzz/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-rm -rf "$out"
-mkdir -p "$out" "$work/keys" "$work/tree"
+rm -f "$out"/*.par "$out"/*.par.gz "$seeds"/*
+mkdir -p "$out" "$seeds" "$work/keys" "$work/tree"
 
 # Small binaries keep inputs small, which keeps the fuzzer fast.
 printf '\177ELF-linux-provider' > "$work/linux"
@@ -77,8 +80,8 @@ for name, data in crafted.items():
 PY
 
 # Lone inputs for the token and key parsers.
-tar -xOf "$out/par.par" claims.jwt > "$out/token.jwt"
-printf '%s' "$account" > "$out/account.seed"
-python3 "$parcheck" pubkey "$service" | head -1 | tr -d '\n' > "$out/service.pub"
-printf 'x86_64-linux' > "$out/target.txt"
-ls -l "$out"
+tar -xOf "$out/par.par" claims.jwt > "$seeds/token.jwt"
+printf '%s' "$account" > "$seeds/account.seed"
+python3 "$parcheck" pubkey "$service" | head -1 | tr -d '\n' > "$seeds/service.pub"
+printf 'x86_64-linux' > "$seeds/target.txt"
+ls -l "$out" "$seeds"

@@ -1,28 +1,7 @@
-import ArgumentParser
 import Foundation
-import ProviderArchiveKit
+import PARNKeys
 
-/// The signing keys of `create` and `insert`, resolved as wash resolves them.
-struct KeyOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "The account seed that signs the archive, or a file holding it (env WASH_ISSUER_KEY).")
-    var issuer: String?
-
-    @Option(name: .shortAndLong, help: "The provider's service seed, or a file holding it (env WASH_SUBJECT_KEY).")
-    var subject: String?
-
-    @Option(name: .shortAndLong, help: "The key directory (env WASH_KEYS; default: wash 0.43's, WASH_KEYS_DIR or the data folder's wash/keys, else ~/.wash/keys).")
-    var directory: String?
-
-    @Flag(help: "Fail instead of generating keys that are missing from the key directory.")
-    var disableKeygen = false
-
-    var keyDirectory: KeyDirectory {
-        directory.map { KeyDirectory(path: $0) } ?? KeyDirectory.standard()
-    }
-
-    var issuerValue: String? { issuer ?? ProcessInfo.processInfo.environment["WASH_ISSUER_KEY"] }
-    var subjectValue: String? { subject ?? ProcessInfo.processInfo.environment["WASH_SUBJECT_KEY"] }
-
+extension KeyOptions {
     /// The name wash gives the issuer's key file: `$USER`.
     static var userName: String {
         let name = ProcessInfo.processInfo.environment["USER"] ?? ""
@@ -33,7 +12,7 @@ struct KeyOptions: ParsableArguments {
     /// directory, generated there when missing unless `--disable-keygen`.
     func resolve(_ value: String?, flag: String, role: NKeyRole, name: String, console: Console) throws -> NKeyPair {
         if let value { return try Self.parse(value, flag: flag, role: role) }
-        let keys = keyDirectory
+        let keys = directory.keyDirectory
         let file = keys.filePath(name: name, role: role)
         if disableKeygen {
             guard let pair = try keys.load(name: name, role: role) else {

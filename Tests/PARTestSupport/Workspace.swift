@@ -1,9 +1,7 @@
 import Foundation
-import PARTestSupport
-import Testing
 
 /// The built `par` executable: beside the test bundle, or in the package's debug build folder.
-let parExecutable: String = {
+public let parExecutable: String = {
     let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for folder in [runner, runner.deletingLastPathComponent(), ExternalTools.repositoryRoot.appendingPathComponent(".build/debug")] {
         let candidate = folder.appendingPathComponent("par").path
@@ -12,41 +10,47 @@ let parExecutable: String = {
     return ExternalTools.repositoryRoot.appendingPathComponent(".build/debug/par").path
 }()
 
-struct ParResult {
-    let status: Int32
-    let output: String
-    let error: String
+public struct ParResult: Sendable {
+    public let status: Int32
+    public let output: String
+    public let error: String
+
+    public init(status: Int32, output: String, error: String) {
+        self.status = status
+        self.output = output
+        self.error = error
+    }
 }
 
 /// A scratch folder with its own key directory, where `par` runs as a user would run it.
-struct Workspace {
-    let directory: String
-    var keys: String { directory + "/keys" }
+public struct Workspace: Sendable {
+    public let directory: String
+    public var keys: String { directory + "/keys" }
 
-    init() throws {
+    public init() throws {
         directory = try ExternalTools.temporaryDirectory()
     }
 
-    func path(_ name: String) -> String { directory + "/" + name }
+    public func path(_ name: String) -> String { directory + "/" + name }
 
     @discardableResult
-    func write(_ bytes: [UInt8], to name: String) throws -> String {
+    public func write(_ bytes: [UInt8], to name: String) throws -> String {
         try Data(bytes).write(to: URL(fileURLWithPath: path(name)))
         return path(name)
     }
 
-    func read(_ name: String) throws -> [UInt8] {
+    public func read(_ name: String) throws -> [UInt8] {
         Array(try Data(contentsOf: URL(fileURLWithPath: path(name))))
     }
 
-    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
+    public func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
 
-    func files() throws -> [String] {
+    public func files() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }
 
     /// The environment `par` runs in here: WASH_KEYS pointing at this workspace's key folder.
-    func environment(_ extra: [String: String] = [:]) -> [String: String] {
+    public func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["WASH_KEYS"] = keys
         env["USER"] = "tester"
@@ -60,21 +64,21 @@ struct Workspace {
     }
 
     /// Runs `par` here and waits for it.
-    func par(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) throws -> ParResult {
+    public func par(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) throws -> ParResult {
         let result = try ExternalTools.run(
             arguments, input: input, directory: directory, executable: parExecutable, environment: self.environment(environment))
         return ParResult(status: result.status, output: result.output, error: result.error)
     }
 
     /// Starts `par` here without waiting; its output goes to files beside the workspace.
-    func start(_ arguments: [String]) throws -> RunningPar {
+    public func start(_ arguments: [String]) throws -> RunningPar {
         try RunningPar(arguments, in: self)
     }
 
     /// Runs `par` here under a small Python parent that reports its exit code, peak RSS
     /// (wait4's ru_maxrss) and wall time, its standard output discarded: measured in a
     /// process of its own, whatever else the test process is doing.
-    func peakRSS(_ arguments: [String]) throws -> (status: Int32, rss: Int, seconds: Double, error: String) {
+    public func peakRSS(_ arguments: [String]) throws -> (status: Int32, rss: Int, seconds: Double, error: String) {
         let script = "import os,subprocess,sys,time\nt=time.monotonic()\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n_,s,r=os.wait4(p.pid,0)\nprint(os.waitstatus_to_exitcode(s), r.ru_maxrss*1024, time.monotonic()-t)"
         let result = try ExternalTools.run(
             ["python3", "-c", script, parExecutable] + arguments, directory: directory, environment: environment())
@@ -85,8 +89,8 @@ struct Workspace {
 }
 
 /// A `par` process running in the background.
-final class RunningPar {
-    let process = Process()
+public final class RunningPar {
+    public let process = Process()
     private let outputPath: String
     private let errorPath: String
 
@@ -107,12 +111,12 @@ final class RunningPar {
     }
 
     /// Sends a signal to the process.
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         kill(process.processIdentifier, number)
     }
 
     /// Waits for the end; the exit status, or minus the signal that killed it.
-    func finish() -> ParResult {
+    public func finish() -> ParResult {
         process.waitUntilExit()
         let status = process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
@@ -121,16 +125,4 @@ final class RunningPar {
         try? FileManager.default.removeItem(atPath: errorPath)
         return ParResult(status: status, output: output, error: error)
     }
-}
-
-func pattern(_ count: Int, seed: UInt8 = 1) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ $0 >> 9) }
-}
-
-/// Expects a one-line failure with exit code 1 whose message contains `words`.
-func expectFailure(_ result: ParResult, saying words: String, sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(result.status == 1, "exit \(result.status): \(result.error)", sourceLocation: sourceLocation)
-    let lines = result.error.split(separator: "\n")
-    #expect(lines.count == 1, "stderr: \(result.error)", sourceLocation: sourceLocation)
-    #expect(result.error.contains(words), "stderr: \(result.error)", sourceLocation: sourceLocation)
 }

@@ -8,160 +8,6 @@ import Musl
 import Darwin
 #endif
 
-/// Calls a system function until it does not fail with `EINTR`.
-@inline(__always)
-func retryingOnInterrupt<Result: BinaryInteger>(_ call: () -> Result) -> Result {
-    while true {
-        let result = call()
-        if result >= 0 || errno != EINTR { return result }
-    }
-}
-
-/// A source reading a file from its start, through the system's `read`.
-public final class FileSource: ByteSource {
-    /// The path the file was opened at.
-    public let path: String
-    let descriptor: Int32
-    private let ownsDescriptor: Bool
-
-    /// Opens a file for reading.
-    ///
-    /// A named pipe is opened without waiting for a writer, so opening never hangs; reading
-    /// it then ends at once when nobody writes.
-    ///
-    /// - Parameter path: The file's path.
-    /// - Throws: ``FileError`` when the file cannot be opened or is a directory.
-    public init(path: String) throws(FileError) {
-        let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-        guard descriptor >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
-        var status = stat()
-        if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            close(descriptor)
-            throw FileError(operation: "open", path: path, code: EISDIR)
-        }
-        // Reads block as usual; only the open itself had to not wait.
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
-        self.path = path
-        self.descriptor = descriptor
-        self.ownsDescriptor = true
-    }
-
-    /// A source over a descriptor that someone else keeps open (and closes).
-    package init(borrowing descriptor: Int32, path: String) {
-        self.path = path
-        self.descriptor = descriptor
-        self.ownsDescriptor = false
-    }
-
-    deinit {
-        if ownsDescriptor { close(descriptor) }
-    }
-
-    /// The file's size in bytes, as the system reports it now.
-    public var size: UInt64? {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return nil }
-        return UInt64(status.st_size)
-    }
-
-    /// Moves the read position to `offset` bytes from the start.
-    package func seek(to offset: UInt64) throws(FileError) {
-        guard let position = off_t(exactly: offset), lseek(descriptor, position, SEEK_SET) >= 0 else {
-            throw FileError(operation: "seek", path: path, code: errno)
-        }
-    }
-
-    /// Whether two paths name the same existing file (device and inode), links followed.
-    package static func isSameFile(_ first: String, _ second: String) -> Bool {
-        var a = stat()
-        var b = stat()
-        guard stat(first, &a) == 0, stat(second, &b) == 0 else { return false }
-        return a.st_dev == b.st_dev && a.st_ino == b.st_ino
-    }
-
-    /// What kind of special file this is, such as `a named pipe`; `nil` for a regular file.
-    package var specialFileKind: String? {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return "an unreadable file" }
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: return nil
-        case S_IFIFO: return "a pipe"
-        case S_IFCHR: return "a character device"
-        case S_IFBLK: return "a block device"
-        case S_IFSOCK: return "a socket"
-        default: return "a special file"
-        }
-    }
-
-    /// Who owns the file and its permission bits.
-    package func ownership() throws(FileError) -> FileOwnership {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw FileError(operation: "stat", path: path, code: errno) }
-        return FileOwnership(
-            mode: UInt32(status.st_mode & 0o7777), owner: UInt32(status.st_uid), group: UInt32(status.st_gid))
-    }
-
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
-        let count = retryingOnInterrupt { Glibc_read(descriptor, base, buffer.count) }
-        guard count >= 0 else { throw FileError(operation: "read", path: path, code: errno) }
-        return count
-    }
-}
-
-/// A file's owner, group and permission bits, to give a replacement file the same.
-package struct FileOwnership: Equatable, Sendable {
-    package let mode: UInt32
-    package let owner: UInt32
-    package let group: UInt32
-}
-
-/// A sink writing to an open file descriptor, through the system's `write`.
-public class FileSink: ByteSink {
-    /// The path the file was opened at.
-    public let path: String
-    let descriptor: Int32
-    private let ownsDescriptor: Bool
-
-    /// Creates or truncates a file for writing.
-    ///
-    /// - Parameters:
-    ///   - path: The file's path.
-    ///   - mode: The permissions of a new file, before the process's umask.
-    /// - Throws: ``FileError`` when the file cannot be created.
-    public convenience init(path: String, mode: UInt32 = 0o644) throws(FileError) {
-        let descriptor = retryingOnInterrupt { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode)) }
-        guard descriptor >= 0 else { throw FileError(operation: "create", path: path, code: errno) }
-        self.init(descriptor: descriptor, path: path, ownsDescriptor: true)
-    }
-
-    init(descriptor: Int32, path: String, ownsDescriptor: Bool) {
-        self.descriptor = descriptor
-        self.path = path
-        self.ownsDescriptor = ownsDescriptor
-    }
-
-    /// A sink over standard output, which it does not close.
-    public static func standardOutput() -> FileSink {
-        FileSink(descriptor: STDOUT_FILENO, path: "standard output", ownsDescriptor: false)
-    }
-
-    deinit {
-        if ownsDescriptor { close(descriptor) }
-    }
-
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        while remaining > 0 {
-            let count = retryingOnInterrupt { Glibc_write(descriptor, base, remaining) }
-            guard count > 0 else { throw FileError(operation: "write", path: path, code: count < 0 ? errno : EIO) }
-            remaining -= count
-            base += count
-        }
-    }
-}
-
 /// A file written under a temporary name beside its destination and renamed into place
 /// only on ``commit()``: readers never see a half-written file, and a failure leaves the
 /// destination as it was.
@@ -172,11 +18,11 @@ public class FileSink: ByteSink {
 /// for the same destination, when that process is gone. After
 /// ``removeTemporaryFilesOnTerminationSignals()``, SIGINT, SIGTERM and SIGHUP remove every
 /// temporary file still open before the process exits.
-public final class AtomicFileSink: FileSink {
+package final class AtomicFileSink: FileSink {
     /// Where the file lands on ``commit()``.
-    public let destination: String
+    package let destination: String
     /// Whether ``commit()`` flushes the data to disk before the rename.
-    public let syncsToDisk: Bool
+    package let syncsToDisk: Bool
     private let keeping: FileOwnership?
     private let signalSlot: Int32
     private var finished = false
@@ -190,7 +36,7 @@ public final class AtomicFileSink: FileSink {
     ///     power loss, not just a crash. Off by default, as tar and gzip do: the rename alone
     ///     already keeps readers from ever seeing a half-written file.
     /// - Throws: ``FileError`` when the folder does not exist or cannot be written.
-    public convenience init(destination: String, mode: UInt32 = 0o644, syncsToDisk: Bool = false) throws(FileError) {
+    package convenience init(destination: String, mode: UInt32 = 0o644, syncsToDisk: Bool = false) throws(FileError) {
         try self.init(destination: destination, creationMode: mode, keeping: nil, syncsToDisk: syncsToDisk)
     }
 
@@ -238,7 +84,7 @@ public final class AtomicFileSink: FileSink {
     /// written, then end the process with status 128 + the signal's number. Signals the
     /// process inherited as ignored (under `nohup`) stay ignored. Call it once, early, in a
     /// program; a library should leave the choice to its program.
-    public static func removeTemporaryFilesOnTerminationSignals() {
+    package static func removeTemporaryFilesOnTerminationSignals() {
         _ = CPARSignals_installHandlers()
     }
 
@@ -248,7 +94,7 @@ public final class AtomicFileSink: FileSink {
     ///   file already at the destination (the move is a hard link then, which cannot clobber).
     /// - Throws: ``FileError`` when the data cannot be flushed or the move fails; the
     ///   temporary file is removed then.
-    public func commit(replacingExisting: Bool = true) throws(FileError) {
+    package func commit(replacingExisting: Bool = true) throws(FileError) {
         guard !finished else { return }
         finished = true
         defer { CPARSignals_forget(signalSlot) }
@@ -284,7 +130,7 @@ public final class AtomicFileSink: FileSink {
     }
 
     /// Removes the temporary file; the destination is left untouched.
-    public func discard() {
+    package func discard() {
         guard !finished else { return }
         finished = true
         unlink(path)
@@ -325,13 +171,9 @@ public final class AtomicFileSink: FileSink {
     }
 }
 
-// Glibc's read/write collide with the protocol's method names inside the classes.
-@inline(__always)
-private func Glibc_read(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    read(descriptor, buffer, count)
-}
-
-@inline(__always)
-private func Glibc_write(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, buffer, count)
+/// A file's owner, group and permission bits, to give a replacement file the same.
+package struct FileOwnership: Equatable, Sendable {
+    package let mode: UInt32
+    package let owner: UInt32
+    package let group: UInt32
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PARBytes
 
 /// A folder of nkey seeds in wash's layout: files `NAME_ROLE.nk` (`alice_account.nk`,
 /// `http-server_service.nk`) holding one seed each, created with mode 0600 (PAR-FORMAT section 5).
@@ -205,35 +206,6 @@ public struct KeyDirectory: Sendable {
             return try NKeyPair(seed: text)
         } catch {
             throw .invalidKey(path: file, error)
-        }
-    }
-}
-
-/// What can be wrong with a key file.
-public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The file cannot be read.
-    case unreadable(path: String)
-    /// The file does not hold a valid seed of the required role.
-    case invalidKey(path: String, NKeyError)
-    /// A key file of that name already exists.
-    case alreadyExists(String)
-    /// The folder or file cannot be written.
-    case unwritable(path: String, reason: String)
-    /// The key name is empty or contains `/`.
-    case invalidName(String)
-
-    public var description: String {
-        switch self {
-        case .unreadable(let path):
-            "cannot read the key file \(path): check that it exists and is readable"
-        case .invalidKey(let path, let error):
-            "the key in \(path) is not usable: \(error)"
-        case .alreadyExists(let path):
-            "\(path) already exists: choose another name; the existing key stays as it is"
-        case .unwritable(let path, let reason):
-            "cannot write \(path) (\(reason)): check the folder's permissions"
-        case .invalidName(let name):
-            "'\(name)' is not a key name: use letters, digits, '-' or '_'"
         }
     }
 }

@@ -16,6 +16,12 @@ public enum JSONValue: Hashable, Sendable {
         return members.first(where: { $0.key == key })?.value
     }
 
+    /// The string, when this is a string.
+    public var stringValue: String? {
+        guard case .string(let value) = self else { return nil }
+        return value
+    }
+
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
@@ -74,8 +80,8 @@ extension JSONValue {
     /// nesting at most ``maximumDepth`` deep.
     ///
     /// - Parameter bytes: UTF-8 JSON text.
-    /// - Throws: ``ClaimsError/invalidJSON(_:)`` saying what is wrong and where.
-    public init(parsing bytes: some Collection<UInt8>) throws(ClaimsError) {
+    /// - Throws: ``JSONError`` saying what is wrong and where.
+    public init(parsing bytes: some Collection<UInt8>) throws(JSONError) {
         var parser = JSONParser(Array(bytes))
         self = try parser.parseDocument()
     }

@@ -22,16 +22,25 @@ public protocol ByteSink: AnyObject {
 
 extension ByteSink {
     /// Writes all of `bytes`, or throws.
+    ///
+    /// - Parameter bytes: The bytes to write.
+    /// - Throws: Whatever the underlying stream fails with.
     public func write(_ bytes: some Sequence<UInt8>) throws {
         let array = Array(bytes)
         try array.withUnsafeBytes { try write($0) }
     }
 }
 
+/// The chunk size of the package's streaming loops: large enough for full-speed reads and
+/// hashing, small enough that memory does not depend on what is streamed.
+package let streamChunkSize = 1 << 20
+
 extension ByteSource {
     /// Reads until `buffer` is full or the stream ends.
     ///
+    /// - Parameter buffer: Where to put the bytes.
     /// - Returns: The number of bytes read; less than `buffer.count` only at the end.
+    /// - Throws: Whatever the underlying stream fails with.
     public func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var filled = 0
         while filled < buffer.count {
@@ -42,10 +51,12 @@ extension ByteSource {
         return filled
     }
 
-    /// Reads the rest of the stream, refusing to hold more than `limit` bytes.
+    /// Reads the rest of the stream, refusing to hold more than `limit` bytes: the limit is
+    /// checked as the bytes arrive, so an endless stream ends the read, not the memory.
     ///
     /// - Parameter limit: The most bytes to accept.
-    /// - Returns: The bytes, or `nil` when the stream is longer than `limit`.
+    /// - Returns: The bytes, or `nil` as soon as the stream proves longer than `limit`.
+    /// - Throws: Whatever the underlying stream fails with.
     public func readAll(limit: Int) throws -> [UInt8]? {
         var result = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
@@ -56,45 +67,18 @@ extension ByteSource {
             result += chunk[..<count]
         }
     }
-}
 
-/// A source over bytes in memory.
-public final class MemorySource: ByteSource {
-    private let bytes: [UInt8]
-    private var position = 0
-
-    /// Creates a source that yields `bytes`.
-    public init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = min(buffer.count, bytes.count - position)
-        guard count > 0 else { return 0 }
-        bytes.withUnsafeBytes { source in
-            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[position..<position + count]))
+    /// Streams the rest of the source through `body`, a chunk at a time.
+    ///
+    /// - Parameter body: Given each chunk; valid only during the call.
+    /// - Throws: What the source or `body` throws.
+    package func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: streamChunkSize, alignment: 16)
+        defer { chunk.deallocate() }
+        while true {
+            let count = try read(into: chunk)
+            if count == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: chunk[..<count]))
         }
-        position += count
-        return count
     }
-}
-
-/// A sink that collects bytes in memory.
-public final class MemorySink: ByteSink {
-    /// Everything written so far.
-    public private(set) var bytes: [UInt8] = []
-
-    /// Creates an empty sink.
-    public init() {}
-
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        self.bytes.append(contentsOf: bytes)
-    }
-}
-
-/// A sink that drops what it is given: for reading a stream only to hash or check it.
-public final class DiscardingSink: ByteSink {
-    /// Creates a sink.
-    public init() {}
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {}
 }

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A source reading a file from its start, through the system's `read`.
+public final class FileSource: ByteSource {
+    /// The path the file was opened at.
+    public let path: String
+    let descriptor: Int32
+    private let ownsDescriptor: Bool
+
+    /// Opens a file for reading.
+    ///
+    /// A named pipe is opened without waiting for a writer, so opening never hangs; reading
+    /// it then ends at once when nobody writes.
+    ///
+    /// - Parameter path: The file's path.
+    /// - Throws: ``FileError`` when the file cannot be opened or is a directory.
+    public init(path: String) throws(FileError) {
+        let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+        guard descriptor >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
+        var status = stat()
+        if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
+            close(descriptor)
+            throw FileError(operation: "open", path: path, code: EISDIR)
+        }
+        // Reads block as usual; only the open itself had to not wait.
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        self.path = path
+        self.descriptor = descriptor
+        self.ownsDescriptor = true
+    }
+
+    /// A source over a descriptor that someone else keeps open (and closes).
+    package init(borrowing descriptor: Int32, path: String) {
+        self.path = path
+        self.descriptor = descriptor
+        self.ownsDescriptor = false
+    }
+
+    deinit {
+        if ownsDescriptor { close(descriptor) }
+    }
+
+    /// The file's size in bytes, as the system reports it now.
+    public var size: UInt64? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        return UInt64(status.st_size)
+    }
+
+    /// Moves the read position to `offset` bytes from the start.
+    package func seek(to offset: UInt64) throws(FileError) {
+        guard let position = off_t(exactly: offset), lseek(descriptor, position, SEEK_SET) >= 0 else {
+            throw FileError(operation: "seek", path: path, code: errno)
+        }
+    }
+
+    /// Whether two paths name the same existing file (device and inode), links followed.
+    package static func isSameFile(_ first: String, _ second: String) -> Bool {
+        var a = stat()
+        var b = stat()
+        guard stat(first, &a) == 0, stat(second, &b) == 0 else { return false }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino
+    }
+
+    /// What kind of special file this is, such as `a named pipe`; `nil` for a regular file.
+    package var specialFileKind: String? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return "an unreadable file" }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFIFO: return "a pipe"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "a special file"
+        }
+    }
+
+    /// Who owns the file and its permission bits.
+    package func ownership() throws(FileError) -> FileOwnership {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw FileError(operation: "stat", path: path, code: errno) }
+        return FileOwnership(
+            mode: UInt32(status.st_mode & 0o7777), owner: UInt32(status.st_uid), group: UInt32(status.st_gid))
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        let count = retryingOnInterrupt { systemRead(descriptor, base, buffer.count) }
+        guard count >= 0 else { throw FileError(operation: "read", path: path, code: errno) }
+        return count
+    }
+}

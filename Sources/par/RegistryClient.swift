@@ -1,0 +1,77 @@
+import Foundation
+import PARBytes
+import PARClaims
+import PARRegistry
+
+extension RegistryOptions {
+    /// A client configured from the flags, the environment and docker's config, in that
+    /// order of precedence for credentials.
+    func client(for reference: ImageReference, console: Console) throws -> ProviderRegistry {
+        let environment = ProcessInfo.processInfo.environment
+        var authorityFiles = caFiles
+        if let listed = environment["WASH_REG_CA_FILE"], !listed.isEmpty {
+            authorityFiles += listed.split(separator: ":").map(String.init)
+        }
+        if insecureSkipTLSVerify {
+            console.note("warning: --insecure-skip-tls-verify: the registry's certificate is not checked; anyone on the network path can read and change what is sent, credentials included")
+        }
+        return ProviderRegistry(
+            insecure: insecure, credentials: try credentials(for: reference, environment: environment),
+            tls: RegistryTLS(certificateAuthorityFiles: authorityFiles, verifiesCertificates: !insecureSkipTLSVerify),
+            limits: RegistryLimits(window: .seconds(timeout)),
+            events: { console.note($0.description) })
+    }
+
+    /// `--user` with `--password` or `--password-stdin`; else WASH_REG_USER/WASH_REG_PASSWORD;
+    /// else what docker saved for the registry; else none.
+    private func credentials(for reference: ImageReference, environment: [String: String]) throws -> RegistryCredentials? {
+        if passwordStdin {
+            // validate() made sure there is a user.
+            let user = user ?? environment["WASH_REG_USER"] ?? ""
+            return RegistryCredentials(user: user, password: try Self.readPasswordFromStandardInput())
+        }
+        if let user = user ?? environment["WASH_REG_USER"] {
+            return RegistryCredentials(user: user, password: password ?? environment["WASH_REG_PASSWORD"] ?? "")
+        }
+        return try DockerCredentials.standard(environment: environment)?.credentials(for: reference)
+    }
+
+    /// The first line of standard input, without its line ending.
+    private static func readPasswordFromStandardInput() throws -> String {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        var text = String(decoding: data, as: UTF8.self)
+        if let newline = text.firstIndex(where: \.isNewline) { text = String(text[..<newline]) }
+        guard !text.isEmpty else { throw CLIError("--password-stdin: standard input holds no password") }
+        return text
+    }
+}
+
+/// For `inspect` and `verify`: an existing file is used as is; a registry reference is pulled
+/// into a temporary folder first (verified there by the pull).
+func localArchive(
+    _ argument: String, registry: RegistryOptions, digest: SHA256Hash?, console: Console
+) async throws -> (path: String, cleanup: () -> Void) {
+    guard let reference = registryReference(argument) else { return (argument, {}) }
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("par-pull-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
+    do {
+        // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
+        let result = try await registry.client(for: reference, console: console).pull(
+            reference, to: .named(folder: folder, name: "archive"), expectedDigest: digest,
+            allowLatest: registry.allowLatest, policy: VerificationPolicy(allowsExpired: true))
+        return (result.path, cleanup)
+    } catch {
+        cleanup()
+        throw CLIError("\(error)")
+    }
+}
+
+/// The reference an `inspect` or `verify` argument names, or `nil` when it is a file: an
+/// existing file, or anything that is not a complete reference, is taken as a path.
+func registryReference(_ argument: String) -> ImageReference? {
+    guard !FileManager.default.fileExists(atPath: argument), ImageReference.looksLikeReference(argument),
+        let text = try? ReferenceText(commandLine: argument)
+    else { return nil }
+    return try? text.resolved(registry: nil)
+}
