@@ -66,7 +66,7 @@ let package = Package(
         .target(
             name: "PARRegistry",
             dependencies: [
-                "ProviderArchiveKit", "PARBytes", "PARNKeys", "PARClaims", "PARContainer",
+                "ProviderArchiveKit", "PARBytes", "PARClaims", "PARContainer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -88,8 +88,9 @@ let package = Package(
             dependencies: ["ProviderArchiveKit", "PARBytes"],
             path: "Examples/quickstart"
         ),
-        // Helpers shared by the test targets: running other tools (parcheck.py, GNU tar, python3).
-        .target(name: "PARTestSupport", path: "Tests/PARTestSupport"),
+        // Helpers shared by the test targets: running other tools (parcheck.py, GNU tar, python3),
+        // the built `par`, the fixtures, and archives written or crafted for a test.
+        .target(name: "PARTestSupport", dependencies: ["PARBytes", "PARContainer"], path: "Tests/PARTestSupport"),
         // Library-level throughput figures for scripts/benchmark.py.
         .executableTarget(
             name: "par-bench",

@@ -38,16 +38,23 @@ def machine_code(size, path):
                     if f.read(4) != b"\x7fELF":
                         continue
                     f.seek(0)
-                    while written < size:
-                        block = f.read(min(1 << 20, size - written))
-                        if not block:
-                            break
-                        out.write(block)
-                        written += len(block)
+                    written = copy_some(f, out, written, size)
                 if written >= size:
                     return
     if written < size:
         sys.exit(f"benchmark: found only {written} bytes of executables")
+
+
+def copy_some(source, out, written, size):
+    """Copies from source to out in 1 MiB pieces until size bytes are written in all or the
+    source ends; returns the new count."""
+    while written < size:
+        piece = source.read(min(1 << 20, size - written))
+        if not piece:
+            break
+        out.write(piece)
+        written += len(piece)
+    return written
 
 
 def repeat_file(source, size, path):
@@ -57,12 +64,7 @@ def repeat_file(source, size, path):
         written = 0
         while written < size:
             with open(source, "rb") as f:
-                while written < size:
-                    piece = f.read(min(1 << 20, size - written))
-                    if not piece:
-                        break
-                    out.write(piece)
-                    written += len(piece)
+                written = copy_some(f, out, written, size)
 
 
 def run(command, cwd):

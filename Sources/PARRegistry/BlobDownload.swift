@@ -2,10 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import PARBytes
-import PARClaims
 import PARContainer
-import PARNKeys
-import ProviderArchiveKit
 
 /// One download of an archive layer into a temporary file beside its destination: the
 /// file is named once its first bytes tell plain from gzip, the body is held to the

@@ -2,9 +2,6 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import PARBytes
-import PARClaims
-import PARNKeys
-import ProviderArchiveKit
 
 /// What a blob upload sends: bytes in memory (the config), or a file streamed from disk.
 enum BlobContent: Sendable {

@@ -1,8 +1,5 @@
 import Foundation
 import PARBytes
-import PARClaims
-import PARNKeys
-import ProviderArchiveKit
 
 /// The credentials docker clients saved: `$DOCKER_CONFIG/config.json`, else
 /// `~/.docker/config.json`, read as docker reads it, so a `docker login` (or an ECR, GCR or

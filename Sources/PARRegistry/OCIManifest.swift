@@ -1,7 +1,4 @@
 import PARBytes
-import PARClaims
-import PARNKeys
-import ProviderArchiveKit
 
 /// What a manifest says of one blob: its media type, digest and size (OCI image spec,
 /// `descriptor.md`).

@@ -4,7 +4,6 @@ import NIOCore
 import NIOHTTP1
 import PARBytes
 import PARClaims
-import PARNKeys
 import ProviderArchiveKit
 
 /// Pushes provider archives to, and pulls them from, OCI registries, in the shape `wash push`

@@ -1,6 +1,4 @@
 import PARBytes
-import PARClaims
-import PARNKeys
 import ProviderArchiveKit
 
 /// Why a push or pull failed, with a message that says what to do. No case carries a

@@ -2,9 +2,6 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOHTTP1
 import PARBytes
-import PARClaims
-import PARNKeys
-import ProviderArchiveKit
 
 /// One conversation with one registry: the distribution API, answering auth challenges
 /// (basic, and the bearer token dance public registries use) and retrying what is safe to.

@@ -5,9 +5,6 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import PARBytes
-import PARClaims
-import PARNKeys
-import ProviderArchiveKit
 
 /// One HTTP request to a registry or its token endpoint.
 struct HTTPRequest: Sendable {

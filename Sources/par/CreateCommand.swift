@@ -49,8 +49,7 @@ struct CreateCommand: ParsableCommand {
     @Flag(help: "Compress the archive with gzip.")
     var compress = false
 
-    @OptionGroup(title: "Keys")
-    var keys: KeyOptions
+    @OptionGroup(title: "Keys") var keys: KeyOptions
 
     @OptionGroup var output: OutputOptions
 
@@ -74,8 +73,7 @@ struct CreateCommand: ParsableCommand {
         "--wit-directory (WIT_DIR) needs a WIT-to-component encoder, which par does not have: encode the world with `wasm-tools component wit DIR --wasm -o world.wasm` and pass --wit-world world.wasm"
 
     func run() throws {
-        let console = output.console
-        try console.run {
+        try output.run { console in
             if ProcessInfo.processInfo.environment["WIT_DIR"].map({ !$0.isEmpty }) == true {
                 throw CLIError(Self.noWITEncoder)
             }

@@ -22,14 +22,12 @@ struct ExtractCommand: ParsableCommand {
     @Option(help: "Where to write the binary (default: ./ARCHIVE-TARGET).")
     var destination: String?
 
-    @OptionGroup(title: "Trust")
-    var trust: TrustOptions
+    @OptionGroup(title: "Trust") var trust: TrustOptions
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let console = output.console
-        try console.run {
+        try output.run { console in
             let destination = destination ?? "./\(archiveStem(archive))-\(target.name)"
             try checkDestinationFolder(destination, flag: "--destination")
             let report = try console.withProgress("extracting") { progress in

@@ -28,14 +28,12 @@ struct InsertCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Its target, as ARCH-OS (default: this machine's).", transform: Target.parsing)
     var arch: Target = .native
 
-    @OptionGroup(title: "Keys")
-    var keys: KeyOptions
+    @OptionGroup(title: "Keys") var keys: KeyOptions
 
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let console = output.console
-        try console.run {
+        try output.run { console in
             let target = arch
             let written: WrittenArchive
             do {

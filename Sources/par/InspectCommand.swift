@@ -30,8 +30,7 @@ struct InspectCommand: AsyncParsableCommand {
     @Flag(help: "Accepted as in wash; par keeps no cache, so every reference is pulled.")
     var noCache = false
 
-    @OptionGroup(title: "Registry (when ARCHIVE is a reference)")
-    var registry: RegistryOptions
+    @OptionGroup(title: "Registry (when ARCHIVE is a reference)") var registry: RegistryOptions
 
     @OptionGroup var output: OutputOptions
 
@@ -42,8 +41,7 @@ struct InspectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let console = output.console
-        try await console.runAsync {
+        try await output.runAsync { console in
             let (file, cleanup) = try await localArchive(archive, registry: registry, digest: digest, console: console)
             defer { cleanup() }
             if jwtOnly {

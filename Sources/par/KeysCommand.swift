@@ -26,7 +26,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try output.console.run {
+            try output.run { _ in
                 let pair = NKeyPair.generate(role: keytype)
                 return CommandResult(
                     text: [
@@ -49,7 +49,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try output.console.run {
+            try output.run { _ in
                 let pair = try KeyDirectory.readSeed(at: try keyFile(named: keyname, in: directory.keyDirectory), role: nil)
                 return CommandResult(text: [pair.seed], json: [("seed", .string(pair.seed))])
             }
@@ -64,7 +64,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try output.console.run {
+            try output.run { _ in
                 let keys = directory.keyDirectory
                 let entries = keys.list()
                 return CommandResult(
@@ -99,7 +99,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try output.console.run {
+            try output.run { _ in
                 let pair = NKeyPair.generate(role: role)
                 let name = name ?? KeyOptions.userName
                 let path = try directory.keyDirectory.save(pair, name: name)
@@ -127,7 +127,7 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try output.console.run {
+            try output.run { _ in
                 let path = try keyFile(named: key, in: directory.keyDirectory)
                 let pair = try KeyDirectory.readSeed(at: path, role: nil)
                 return CommandResult(

@@ -20,6 +20,18 @@ struct OutputOptions: ParsableArguments {
 
     /// Where the command's words go, in this format.
     var console: Console { Console(format: format) }
+
+    /// Runs a command body with its console and prints its result (``Console/run(_:)``).
+    func run(_ body: (Console) throws -> CommandResult) throws {
+        let console = console
+        try console.run { try body(console) }
+    }
+
+    /// Runs an async command body with its console and prints its result.
+    func runAsync(_ body: (Console) async throws -> CommandResult) async throws {
+        let console = console
+        try await console.runAsync { try await body(console) }
+    }
 }
 
 /// Which archives to trust, for the commands that verify (extract, verify, pull): par's own
@@ -120,19 +132,34 @@ struct RegistryOptions: ParsableArguments {
     }
 }
 
-/// `-r/--registry-url`: the registry of a push or pull reference that names none.
-struct RegistryPlaceOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "The registry, for a URL without one (env WASH_REG_URL).")
+/// Where a push or pull goes: the reference, `-r/--registry` for one that names no registry
+/// (wash's flag), and how to reach the registry.
+struct RegistryReferenceOptions: ParsableArguments {
+    @Argument(
+        help: "REGISTRY[:PORT]/REPOSITORY:TAG, or REPOSITORY:TAG with -r (lowercased, as wash does).",
+        transform: ReferenceText.parsing)
+    var url: ReferenceText
+
+    @Option(
+        name: [.customShort("r"), .customLong("registry")], help: "The registry, for a URL without one (env WASH_REG_URL).")
     var registryURL: String?
 
-    /// The reference `url` means: with this registry in front when it names none.
+    @OptionGroup(title: "Registry") var registry: RegistryOptions
+
+    func validate() throws {
+        _ = try reference
+    }
+
+    /// The reference the arguments name: the URL, with the registry in front when it names none.
     ///
     /// - Throws: ``ValidationError`` (a usage error) when it names no registry anywhere.
-    func reference(_ url: ReferenceText) throws -> ImageReference {
-        do {
-            return try url.resolved(registry: registryURL ?? ProcessInfo.processInfo.environment["WASH_REG_URL"])
-        } catch {
-            throw ValidationError("\(error)")
+    var reference: ImageReference {
+        get throws {
+            do {
+                return try url.resolved(registry: registryURL ?? ProcessInfo.processInfo.environment["WASH_REG_URL"])
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
     }
 }

@@ -13,33 +13,21 @@ struct PullCommand: AsyncParsableCommand {
         discussion: "URL is REGISTRY[:PORT]/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST, or REPOSITORY:TAG with -r/--registry."
     )
 
-    @Argument(help: "What to pull.", transform: ReferenceText.parsing)
-    var url: ReferenceText
+    @OptionGroup var remote: RegistryReferenceOptions
 
     @Option(help: "Where to write it (default: ./REPOSITORY-NAME.par or .par.gz).")
     var destination: String?
 
-    @OptionGroup var place: RegistryPlaceOptions
-
     @Option(name: .shortAndLong, help: "The manifest digest to require, with or without sha256:.", transform: SHA256Hash.parsing)
     var digest: SHA256Hash?
 
-    @OptionGroup(title: "Trust")
-    var trust: TrustOptions
-
-    @OptionGroup(title: "Registry")
-    var registry: RegistryOptions
+    @OptionGroup(title: "Trust") var trust: TrustOptions
 
     @OptionGroup var output: OutputOptions
 
-    func validate() throws {
-        _ = try place.reference(url)
-    }
-
     func run() async throws {
-        let console = output.console
-        try await console.runAsync {
-            let reference = try place.reference(url)
+        try await output.runAsync { console in
+            let reference = try remote.reference
             let target: PullDestination
             if let destination {
                 try checkDestinationFolder(destination, flag: "--destination")
@@ -47,10 +35,10 @@ struct PullCommand: AsyncParsableCommand {
             } else {
                 target = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
             }
-            let client = try registry.client(for: reference, console: console)
+            let client = try remote.registry.client(for: reference, console: console)
             let result = try await console.withTransferProgress("pulling") { progress in
                 try await client.pull(
-                    reference, to: target, expectedDigest: digest, allowLatest: registry.allowLatest, policy: trust.policy,
+                    reference, to: target, expectedDigest: digest, allowLatest: remote.registry.allowLatest, policy: trust.policy,
                     progress: progress)
             }
             return CommandResult(

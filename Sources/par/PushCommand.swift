@@ -11,13 +11,10 @@ struct PushCommand: AsyncParsableCommand {
         discussion: "URL is REGISTRY[:PORT]/REPOSITORY:TAG, such as localhost:5000/providers/http-server:0.23.0, or REPOSITORY:TAG with -r/--registry."
     )
 
-    @Argument(help: "Where to push: REGISTRY/REPOSITORY:TAG (lowercased, as wash does).", transform: ReferenceText.parsing)
-    var url: ReferenceText
+    @OptionGroup var remote: RegistryReferenceOptions
 
     @Argument(help: "The archive file.")
     var artifact: String
-
-    @OptionGroup var place: RegistryPlaceOptions
 
     @Option(name: .shortAndLong, help: "A file to push as the config blob (default: {}).")
     var config: String?
@@ -30,29 +27,21 @@ struct PushCommand: AsyncParsableCommand {
     @Flag(help: "Upload each blob in one request instead of chunks (env WASH_MONOLITHIC_PUSH).")
     var monolithicPush = false
 
-    @OptionGroup(title: "Registry")
-    var registry: RegistryOptions
-
     @OptionGroup var output: OutputOptions
 
-    func validate() throws {
-        _ = try place.reference(url)
-    }
-
     func run() async throws {
-        let console = output.console
-        try await console.runAsync {
-            let reference = try place.reference(url)
+        try await output.runAsync { console in
+            let reference = try remote.reference
             let configBytes = try config.map { try readFile($0, flag: "--config") } ?? Array("{}".utf8)
             guard FileManager.default.fileExists(atPath: artifact) else {
                 throw CLIError("cannot open \(artifact): no such file or directory; check the path")
             }
-            var client = try registry.client(for: reference, console: console)
+            var client = try remote.registry.client(for: reference, console: console)
             client.monolithicPush = monolithicPush || isTrue(ProcessInfo.processInfo.environment["WASH_MONOLITHIC_PUSH"])
             let result = try await console.withTransferProgress("pushing") { progress in
                 try await client.push(
                     archiveAt: artifact, to: reference, config: configBytes, annotations: annotations.map { ($0.key, $0.value) },
-                    allowLatest: registry.allowLatest, progress: progress)
+                    allowLatest: remote.registry.allowLatest, progress: progress)
             }
             let url = "\(reference.registry)/\(reference.repository):\(result.tag)"
             return CommandResult(

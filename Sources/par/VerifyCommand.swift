@@ -15,22 +15,19 @@ struct VerifyCommand: AsyncParsableCommand {
     @Argument(help: "The archive to verify: a file, or a registry reference (REGISTRY/REPOSITORY:TAG).")
     var archive: String
 
-    @OptionGroup(title: "Registry (when ARCHIVE is a reference)")
-    var registry: RegistryOptions
+    @OptionGroup(title: "Registry (when ARCHIVE is a reference)") var registry: RegistryOptions
 
     @Option(
         name: .customLong("target"), help: "A target that must be present (ARCH-OS or native); repeat for several.",
         transform: Target.parsing)
     var targets: [Target] = []
 
-    @OptionGroup(title: "Trust")
-    var trust: TrustOptions
+    @OptionGroup(title: "Trust") var trust: TrustOptions
 
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let console = output.console
-        try await console.runAsync {
+        try await output.runAsync { console in
             let (file, cleanup) = try await localArchive(archive, registry: registry, digest: nil, console: console)
             defer { cleanup() }
             let report: VerifiedArchive

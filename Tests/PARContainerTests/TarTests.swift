@@ -48,14 +48,6 @@ func readAllEntries(_ source: any ByteSource) throws -> [ReadEntry] {
     return entries
 }
 
-func makeTar(_ files: [(String, [UInt8])]) throws -> [UInt8] {
-    let sink = MemorySink()
-    let writer = TarWriter(sink)
-    for (name, content) in files { try writer.addFile(name: name, contents: content, mode: 0o644) }
-    try writer.finish()
-    return sink.bytes
-}
-
 /// A 512-byte header with a valid checksum, for crafting archives our writer would not make.
 func craftedHeader(name: String, size: String = "00000000000", type: UInt8 = UInt8(ascii: "0"), magic: [UInt8] = Array("ustar\u{0}00".utf8), linkName: String = "") -> [UInt8] {
     CraftedTar.header(name: name, size: Array(size.utf8), type: type, magic: magic, linkName: linkName)

@@ -1,4 +1,6 @@
 import Foundation
+import PARBytes
+import PARContainer
 
 /// Tar bytes made by hand, for archives no honest writer makes: broken headers, and the
 /// hostile ones that once trapped the reader (numbers at the edge of 64 bits).
@@ -74,4 +76,16 @@ public enum CraftedTar {
     public static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
         try ExternalTools.run(["gzip", "-c"], input: bytes).outputBytes
     }
+}
+
+/// A tar of these files, in this order, mode 0644, written by our own writer.
+///
+/// - Parameter files: Each file's name and content.
+/// - Returns: The tar's bytes.
+public func makeTar(_ files: [(String, [UInt8])]) throws -> [UInt8] {
+    let sink = MemorySink()
+    let writer = TarWriter(sink)
+    for (name, content) in files { try writer.addFile(name: name, contents: content, mode: 0o644) }
+    try writer.finish()
+    return sink.bytes
 }

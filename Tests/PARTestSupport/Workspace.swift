@@ -10,17 +10,8 @@ public let parExecutable: String = {
     return ExternalTools.repositoryRoot.appendingPathComponent(".build/debug/par").path
 }()
 
-public struct ParResult: Sendable {
-    public let status: Int32
-    public let output: String
-    public let error: String
-
-    public init(status: Int32, output: String, error: String) {
-        self.status = status
-        self.output = output
-        self.error = error
-    }
-}
+/// What a `par` run printed and how it ended.
+public typealias ParResult = ToolResult
 
 /// A scratch folder with its own key directory, where `par` runs as a user would run it.
 public struct Workspace: Sendable {
@@ -65,9 +56,8 @@ public struct Workspace: Sendable {
 
     /// Runs `par` here and waits for it.
     public func par(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) throws -> ParResult {
-        let result = try ExternalTools.run(
+        try ExternalTools.run(
             arguments, input: input, directory: directory, executable: parExecutable, environment: self.environment(environment))
-        return ParResult(status: result.status, output: result.output, error: result.error)
     }
 
     /// Starts `par` here without waiting; its output goes to files beside the workspace.
@@ -119,10 +109,10 @@ public final class RunningPar {
     public func finish() -> ParResult {
         process.waitUntilExit()
         let status = process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        let error = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        let output = (try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data()
+        let error = (try? Data(contentsOf: URL(fileURLWithPath: errorPath))) ?? Data()
         try? FileManager.default.removeItem(atPath: outputPath)
         try? FileManager.default.removeItem(atPath: errorPath)
-        return ParResult(status: status, output: output, error: error)
+        return ParResult(status: status, outputBytes: Array(output), errorBytes: Array(error))
     }
 }

@@ -47,10 +47,15 @@ struct Fixture {
 
     /// A tar of these entries, in this order, written by our own writer.
     func tar(_ entries: [(String, [UInt8])]) throws -> [UInt8] {
+        try makeTar(entries)
+    }
+
+    /// An archive of one `pattern(size)` binary for `linux`, signed with these keys, in memory.
+    func archive(binarySize size: Int, compression: ArchiveCompression) throws -> [UInt8] {
+        var archive = ProviderArchiveBuilder(name: "p", vendor: "v")
+        archive.addBinary(pattern(size), for: linux)
         let sink = MemorySink()
-        let writer = TarWriter(sink)
-        for (name, bytes) in entries { try writer.addFile(name: name, contents: bytes, mode: 0o644) }
-        try writer.finish()
+        try archive.write(to: sink, issuer: account, subject: service, compression: compression)
         return sink.bytes
     }
 }

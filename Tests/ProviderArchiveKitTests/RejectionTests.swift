@@ -145,11 +145,7 @@ import Testing
 
     @Test func damagedContainersAreReportedAsSuch() throws {
         let fixture = try Fixture()
-        var archive = ProviderArchiveBuilder(name: "p", vendor: "v")
-        archive.addBinary(pattern(100_000), for: linux)
-        let sink = MemorySink()
-        try archive.write(to: sink, issuer: fixture.account, subject: fixture.service, compression: .gzip)
-        let compressed = sink.bytes
+        let compressed = try fixture.archive(binarySize: 100_000, compression: .gzip)
         guard case .gzip(.truncated)? = load(Array(compressed.prefix(compressed.count - 10))) else {
             Issue.record("expected truncated gzip")
             return
@@ -158,10 +154,9 @@ import Testing
             Issue.record("expected corrupt gzip")
             return
         }
-        let plain = MemorySink()
-        try archive.write(to: plain, issuer: fixture.account, subject: fixture.service)
-        #expect(load(Array(plain.bytes.prefix(3000))) == .tar(.truncated))
-        #expect(load(plain.bytes + [1]) == .tar(.trailingData(offset: UInt64(plain.bytes.count))))
+        let plain = try fixture.archive(binarySize: 100_000, compression: .none)
+        #expect(load(Array(plain.prefix(3000))) == .tar(.truncated))
+        #expect(load(plain + [1]) == .tar(.trailingData(offset: UInt64(plain.count))))
         #expect(load(Array("not an archive at all".utf8) + [UInt8](repeating: 0, count: 600)) == .tar(.truncated) || load(Array("not an archive at all".utf8) + [UInt8](repeating: 0, count: 600)) == .tar(.badChecksum(headerOffset: 0)))
     }
 

@@ -127,13 +127,9 @@ import Testing
     }
 
     @Test func loadingFromBytesAndStreamsAgrees() throws {
-        let fixture = try Fixture()
-        var archive = ProviderArchiveBuilder(name: "p", vendor: "v")
-        archive.addBinary(pattern(4096), for: linux)
-        let sink = MemorySink()
-        try archive.write(to: sink, issuer: fixture.account, subject: fixture.service, compression: .gzip)
-        let fromBytes = try ProviderArchive.load(bytes: sink.bytes)
-        let fromStream = try ProviderArchive.load(from: MemorySource(sink.bytes), selection: .only(linux))
+        let bytes = try Fixture().archive(binarySize: 4096, compression: .gzip)
+        let fromBytes = try ProviderArchive.load(bytes: bytes)
+        let fromStream = try ProviderArchive.load(from: MemorySource(bytes), selection: .only(linux))
         #expect(fromBytes.binary(for: linux) == fromStream.binary(for: linux))
         #expect(fromBytes.token == fromStream.token)
     }

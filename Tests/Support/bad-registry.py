@@ -20,6 +20,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quiet_handler import QuietHandler  # noqa: E402
+
 SCENARIO, BLOB_FILE, LOG_FILE = sys.argv[1:4]
 CERT, KEY = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else (None, None)
 BLOB = open(BLOB_FILE, "rb").read()
@@ -68,21 +71,8 @@ def first_time(key):
         return COUNTS[key] == 1
 
 
-class Registry(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Registry(QuietHandler):
     other_port = 0
-
-    def log_message(self, *args):
-        pass
-
-    def send(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def do_HEAD(self):
         self.do_GET()
@@ -146,20 +136,12 @@ class Registry(http.server.BaseHTTPRequestHandler):
         self.send(200, BLOB, [("Content-Type", "application/octet-stream")])
 
 
-class Other(http.server.BaseHTTPRequestHandler):
+class Other(QuietHandler):
     """The other origin: serves the blob (wanting no credentials) and a token endpoint."""
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
 
     def do_GET(self):
         log("other", self)
-        body = BLOB if self.path.startswith("/blob") else json.dumps({"token": "t0ken"}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send(200, BLOB if self.path.startswith("/blob") else json.dumps({"token": "t0ken"}).encode())
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

@@ -16,26 +16,16 @@ import sys
 import threading
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quiet_handler import QuietHandler  # noqa: E402
+
 UPSTREAM, USER, PASSWORD = sys.argv[1], sys.argv[2], sys.argv[3]
 SERVICE = "par-test-registry"
 TOKENS = {}  # token -> scope
 LOCK = threading.Lock()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+class Handler(QuietHandler):
 
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -47,11 +37,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             query = urllib.parse.parse_qs(url.query)
             expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
             if self.headers.get("Authorization") != expected or query.get("service") != [SERVICE]:
-                return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+                return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
             token = base64.urlsafe_b64encode(os.urandom(18)).decode()
             with LOCK:
                 TOKENS[token] = query.get("scope", [""])[0]
-            return self.reply(200, json.dumps({"token": token}).encode(), [("Content-Type", "application/json")])
+            return self.send(200, json.dumps({"token": token}).encode(), [("Content-Type", "application/json")])
         parts = url.path.split("/")
         repository = "/".join(parts[2:-2]) if len(parts) > 4 else ""
         needed = f"repository:{repository}:pull,push" if repository else ""
@@ -63,14 +53,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             host = self.headers.get("Host")
             challenge = f'Bearer realm="http://{host}/token",service="{SERVICE}"' + (f',scope="{needed}"' if needed else "")
             body = self.body()  # drain
-            return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [("WWW-Authenticate", challenge)])
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [("WWW-Authenticate", challenge)])
         connection = http.client.HTTPConnection(UPSTREAM, timeout=60)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "connection")}
         connection.request(self.command, self.path, body=self.body(), headers=headers)
         answer = connection.getresponse()
         data = answer.read()
         passed = [(k, v) for k, v in answer.getheaders() if k.lower() not in ("content-length", "connection", "transfer-encoding")]
-        self.reply(answer.status, data, passed)
+        self.send(answer.status, data, passed)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 

@@ -10,14 +10,11 @@ import Testing
 @testable import par
 
 /// Each mistake a user can make: exit code 1, one line naming problem and remedy, no file left.
-@Suite struct BadInputTests {
-    let work: Workspace
-    let account = NKeyPair.generate(role: .account)
-    let service = NKeyPair.generate(role: .service)
+@Suite struct BadInputTests: ProviderSetupSuite {
+    let setup: ProviderSetup
 
     init() throws {
-        work = try Workspace()
-        try work.write(pattern(10_000), to: "provider")
+        setup = try ProviderSetup(binarySize: 10_000)
     }
 
     func create(_ extra: [String], input: [UInt8]? = nil) throws -> ParResult {

@@ -9,14 +9,11 @@ import Testing
 /// Text from an archive, a registry, a file name or an argument reaches the terminal with
 /// its control characters escaped: an error is one line, nothing moves the cursor or hides
 /// a row, no seed is echoed, and a path that is not UTF-8 never becomes another file's name.
-@Suite struct HostileTextTests {
-    let work: Workspace
-    let account = NKeyPair.generate(role: .account)
-    let service = NKeyPair.generate(role: .service)
+@Suite struct HostileTextTests: ProviderSetupSuite {
+    let setup: ProviderSetup
 
     init() throws {
-        work = try Workspace()
-        try work.write(pattern(5000), to: "provider")
+        setup = try ProviderSetup(binarySize: 5000)
     }
 
     /// No escape, no other C0 or C1 control character but the line ends, anywhere.

@@ -73,14 +73,11 @@ import Testing
     }
 }
 
-@Suite struct InsertInPlaceTests {
-    let work: Workspace
-    let account = NKeyPair.generate(role: .account)
-    let service = NKeyPair.generate(role: .service)
+@Suite struct InsertInPlaceTests: ProviderSetupSuite {
+    let setup: ProviderSetup
 
     init() throws {
-        work = try Workspace()
-        try work.write(pattern(10_000), to: "provider")
+        setup = try ProviderSetup(binarySize: 10_000)
         try work.write(pattern(5_000, seed: 3), to: "mac")
         let created = try work.par(["create", "-n", "p", "-v", "v", "-b", "provider", "--destination", "a.par", "-i", account.seed, "-s", service.seed])
         #expect(created.status == 0, "\(created.error)")
@@ -126,7 +123,7 @@ extension BadInputTests {
         let fifo = try ExternalTools.run(
             ["timeout", "30", parExecutable, "create", "-n", "p", "-v", "v", "-i", account.seed, "-s", service.seed, "-b", "fifo"],
             directory: work.directory, environment: work.environment())
-        expectFailure(ParResult(status: fifo.status, output: fifo.output, error: fifo.error), saying: "fifo is a pipe, not a regular file")
+        expectFailure(fifo, saying: "fifo is a pipe, not a regular file")
         expectFailure(try create(["-b", "/dev/zero"]), saying: "/dev/zero is a character device, not a regular file")
         #expect(try work.files() == ["fifo", "provider"])
     }

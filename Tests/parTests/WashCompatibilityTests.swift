@@ -161,6 +161,9 @@ import Testing
                                   environment: ["WASH_REG_URL": registry.address])
         #expect(pulled.status == 0, "\(pulled.error)")
         #expect(try JSONValue(parsing: Array(pulled.output.utf8))["file"] == .string("pinned.par.gz"))
+        // wash's long flag for the registry is --registry.
+        let long = try work.par(["pull", "providers/flags:1.0.0", "--registry", registry.address, "--destination", "long.par.gz", "--insecure"])
+        #expect(long.status == 0, "\(long.error)")
         let wrong = "sha256:" + String(repeating: "0", count: 64)
         let refused = try work.par(["pull", "\(registry.address)/providers/flags:1.0.0", "-d", wrong, "--destination", "wrong.par.gz", "--insecure"])
         expectFailure(refused, saying: "not the expected \(wrong)")

@@ -9,6 +9,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import PARBytes
 import ProviderArchiveKit
 
 let policy = VerificationPolicy(allowsExpired: true)
