@@ -18,9 +18,16 @@ import Darwin
 /// for the same destination, when that process is gone. After
 /// ``removeTemporaryFilesOnTerminationSignals()``, SIGINT, SIGTERM and SIGHUP remove every
 /// temporary file still open before the process exits.
-package final class AtomicFileSink: FileSink {
+///
+/// Only a regular file (or nothing) is replaced: a device, pipe, socket or folder at the
+/// destination is refused before anything is written. Errors name the destination, never
+/// the temporary file.
+package final class AtomicFileSink: ByteSink {
     /// Where the file lands on ``commit()``.
     package let destination: String
+    /// The temporary file's path.
+    package let path: String
+    private let descriptor: Int32
     /// Whether ``commit()`` flushes the data to disk before the rename.
     package let syncsToDisk: Bool
     private let keeping: FileOwnership?
@@ -47,6 +54,10 @@ package final class AtomicFileSink: FileSink {
     }
 
     private init(destination: String, creationMode: UInt32, keeping: FileOwnership?, syncsToDisk: Bool) throws(FileError) {
+        self.destination = destination
+        self.syncsToDisk = syncsToDisk
+        self.keeping = keeping
+        try Self.checkReplaceable(destination)
         let (folder, prefix) = Self.temporaryPrefix(for: destination)
         Self.removeAbandoned(in: folder, prefix: prefix)
         var generator = SystemRandomNumberGenerator()
@@ -68,16 +79,36 @@ package final class AtomicFileSink: FileSink {
             if code != EEXIST { break }
         }
         guard descriptor >= 0 else { throw FileError(operation: "create", path: destination, code: errno) }
-        self.destination = destination
-        self.syncsToDisk = syncsToDisk
-        self.keeping = keeping
         self.signalSlot = slot
-        super.init(descriptor: descriptor, path: temporary, ownsDescriptor: true)
+        self.descriptor = descriptor
+        self.path = temporary
     }
 
     deinit {
+        close(descriptor)
         if !finished { unlink(path) }
         CPARSignals_forget(signalSlot)
+    }
+
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var base = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let count = retryingOnInterrupt { systemWrite(descriptor, base, remaining) }
+            guard count > 0 else {
+                throw FileError(operation: "write", path: destination, code: count < 0 ? errno : EIO)
+            }
+            remaining -= count
+            base += count
+        }
+    }
+
+    /// Refuses a destination that is not a regular file, so a device node, pipe, socket or
+    /// folder is never replaced by a file (nor written through).
+    private static func checkReplaceable(_ destination: String) throws(FileError) {
+        if let kind = existingFileKind(at: destination) {
+            throw FileError(operation: "replace", path: destination, code: EEXIST, kind: kind)
+        }
     }
 
     /// Makes SIGINT, SIGTERM and SIGHUP remove every temporary file of this kind still being
@@ -114,6 +145,13 @@ package final class AtomicFileSink: FileSink {
             let code = errno
             unlink(path)
             throw FileError(operation: "write", path: destination, code: code)
+        }
+        // Checked again at the last moment: something else may have appeared meanwhile.
+        do {
+            try Self.checkReplaceable(destination)
+        } catch {
+            unlink(path)
+            throw error
         }
         if !replacingExisting {
             let linked = link(path, destination) == 0

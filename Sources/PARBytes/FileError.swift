@@ -8,24 +8,37 @@ import Darwin
 
 /// A failed file operation, with the path and the system's reason.
 public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// What was being done: "open", "read", "write", "rename", ...
+    /// What was being done: "open", "read", "write", "rename", "replace", ...
     public let operation: String
-    /// The file's path.
+    /// The file's path: the destination, for a file written under a temporary name.
     public let path: String
     /// The system error number (`errno`).
     public let code: Int32
+    /// What the file is when that is the problem, such as `a character device`: par only
+    /// reads archives from, and replaces, regular files.
+    public let kind: String?
 
     /// Creates an error.
-    public init(operation: String, path: String, code: Int32) {
+    ///
+    /// - Parameters:
+    ///   - operation: What was being done.
+    ///   - path: The file's path.
+    ///   - code: The system error number.
+    ///   - kind: What the file is, when its kind is the problem.
+    public init(operation: String, path: String, code: Int32, kind: String? = nil) {
         self.operation = operation
         self.path = path
         self.code = code
+        self.kind = kind
     }
 
     /// True when the file or a folder on its path does not exist.
     public var isNotFound: Bool { code == ENOENT }
 
     public var description: String {
+        if let kind {
+            return "cannot \(operation) \(path): it is \(kind), not a regular file; give the path of a regular file"
+        }
         let reason = String(cString: strerror(code))
         switch code {
         case ENOENT where operation == "open" || operation == "create":
@@ -34,6 +47,10 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot \(operation) \(path): permission denied; check the file's permissions"
         case EISDIR:
             return "cannot \(operation) \(path): it is a directory, not a file"
+        case ENOSPC, EDQUOT:
+            return "cannot \(operation) \(path): the disk is full (\(reason)); free some space or choose another place"
+        case EFBIG:
+            return "cannot \(operation) \(path): the file would be larger than this process may write (ulimit -f); raise the limit"
         default:
             return "cannot \(operation) \(path): \(reason)"
         }

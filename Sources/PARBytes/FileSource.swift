@@ -72,14 +72,13 @@ public final class FileSource: ByteSource {
     package var specialFileKind: String? {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { return "an unreadable file" }
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: return nil
-        case S_IFIFO: return "a pipe"
-        case S_IFCHR: return "a character device"
-        case S_IFBLK: return "a block device"
-        case S_IFSOCK: return "a socket"
-        default: return "a special file"
-        }
+        return fileKind(mode: status.st_mode)
+    }
+
+    /// Whether this is a stream that ends on its own: a regular file or a pipe, not a device
+    /// (`/dev/zero` never ends) or a socket.
+    package var isBoundedStream: Bool {
+        specialFileKind == nil || specialFileKind == "a pipe"
     }
 
     /// Who owns the file and its permission bits.

@@ -123,13 +123,14 @@ public final class GzipWriter: ByteSink {
 
         // Each worker compresses blocks w, w + workers, ...; results land in per-block slots.
         let job = BatchJob(
-            input: UnsafeRawBufferPointer(input), output: output, outputCapacity: outputCapacity,
-            dataCount: dataCount, blockCount: blockCount, workers: min(deflaters.count, blockCount),
-            hasHistory: hasHistory, final: final, deflaters: deflaters)
-        if job.workers == 1 {
+            Batch(
+                input: UnsafeRawBufferPointer(input), output: output, outputCapacity: outputCapacity,
+                dataCount: dataCount, blockCount: blockCount, workers: min(deflaters.count, blockCount),
+                hasHistory: hasHistory, final: final, deflaters: deflaters))
+        if job.batch.workers == 1 {
             job.run(worker: 0)
         } else {
-            DispatchQueue.concurrentPerform(iterations: job.workers) { job.run(worker: $0) }
+            DispatchQueue.concurrentPerform(iterations: job.batch.workers) { job.run(worker: $0) }
         }
         let slots = job
 
@@ -149,9 +150,9 @@ public final class GzipWriter: ByteSink {
     }
 }
 
-/// One batch of blocks: what the workers read, and per-block results they write at
-/// distinct indices only (hence unchecked Sendable).
-private final class BatchJob: @unchecked Sendable {
+/// What one batch of blocks is: the input (the 32 KiB dictionary, then the blocks), where
+/// each block's output goes, and how the workers share them.
+private struct Batch {
     let input: UnsafeRawBufferPointer
     let output: UnsafeMutableRawBufferPointer
     let outputCapacity: Int
@@ -161,31 +162,26 @@ private final class BatchJob: @unchecked Sendable {
     let hasHistory: Bool
     let final: Bool
     let deflaters: [BlockDeflater]
+}
+
+/// One batch being compressed: the workers read its ``Batch`` and write per-block results
+/// at distinct indices only (hence unchecked Sendable).
+private final class BatchJob: @unchecked Sendable {
+    let batch: Batch
     let produced: UnsafeMutableBufferPointer<Int>
     let crcs: UnsafeMutableBufferPointer<UInt32>
     let lengths: UnsafeMutableBufferPointer<Int>
     let failures: UnsafeMutableBufferPointer<GzipError?>
 
-    init(
-        input: UnsafeRawBufferPointer, output: UnsafeMutableRawBufferPointer, outputCapacity: Int, dataCount: Int,
-        blockCount: Int, workers: Int, hasHistory: Bool, final: Bool, deflaters: [BlockDeflater]
-    ) {
-        self.input = input
-        self.output = output
-        self.outputCapacity = outputCapacity
-        self.dataCount = dataCount
-        self.blockCount = blockCount
-        self.workers = workers
-        self.hasHistory = hasHistory
-        self.final = final
-        self.deflaters = deflaters
-        produced = .allocate(capacity: blockCount)
+    init(_ batch: Batch) {
+        self.batch = batch
+        produced = .allocate(capacity: batch.blockCount)
         produced.initialize(repeating: 0)
-        crcs = .allocate(capacity: blockCount)
+        crcs = .allocate(capacity: batch.blockCount)
         crcs.initialize(repeating: 0)
-        lengths = .allocate(capacity: blockCount)
+        lengths = .allocate(capacity: batch.blockCount)
         lengths.initialize(repeating: 0)
-        failures = .allocate(capacity: blockCount)
+        failures = .allocate(capacity: batch.blockCount)
         failures.initialize(repeating: nil)
     }
 
@@ -198,8 +194,10 @@ private final class BatchJob: @unchecked Sendable {
     }
 
     func run(worker: Int) {
+        let (input, output, outputCapacity) = (batch.input, batch.output, batch.outputCapacity)
+        let (dataCount, blockCount, hasHistory) = (batch.dataCount, batch.blockCount, batch.hasHistory)
         let window = BlockDeflater.windowSize
-        for block in stride(from: worker, to: blockCount, by: workers) {
+        for block in stride(from: worker, to: blockCount, by: batch.workers) {
             let start = window + block * GzipWriter.blockSize
             let end = min(start + GzipWriter.blockSize, window + dataCount)
             let data = UnsafeRawBufferPointer(rebasing: input[start..<end])
@@ -209,8 +207,8 @@ private final class BatchJob: @unchecked Sendable {
                 : UnsafeRawBufferPointer(start: nil, count: 0)
             let slot = UnsafeMutableRawBufferPointer(rebasing: output[(block * outputCapacity)..<((block + 1) * outputCapacity)])
             do {
-                produced[block] = try deflaters[worker].compress(
-                    data, dictionary: dictionary, final: final && block == blockCount - 1, into: slot)
+                produced[block] = try batch.deflaters[worker].compress(
+                    data, dictionary: dictionary, final: batch.final && block == blockCount - 1, into: slot)
                 crcs[block] = CRC32.checksum(data)
                 lengths[block] = data.count
             } catch {

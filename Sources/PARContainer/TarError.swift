@@ -14,6 +14,9 @@ public enum TarError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidExtendedHeader(String, headerOffset: UInt64)
     /// Bytes other than zeros follow the end-of-archive marker.
     case trailingData(offset: UInt64)
+    /// More zero padding than any tar writer adds follows the end-of-archive marker: the
+    /// stream may never end.
+    case paddingTooLong(limit: Int)
     /// A name too long for the header we write (100 bytes).
     case nameTooLong(String)
     /// Content written to an entry does not match its declared size.
@@ -37,6 +40,8 @@ public enum TarError: Error, Equatable, Sendable, CustomStringConvertible {
             "the extended tar header at byte \(offset) is invalid: \(reason)"
         case .trailingData(let offset):
             "data follows the end of the tar archive at byte \(offset): the file has been appended to or is damaged"
+        case .paddingTooLong(let limit):
+            "more than \(limit >> 20) MiB of zeros follow the end of the tar archive, more than any tar writer pads: the input does not end where an archive would (is it a device such as /dev/zero?)"
         case .nameTooLong(let name):
             "the entry name \(name) is longer than the 100 bytes a tar header holds"
         case .sizeMismatch(let name, let declared, let written):

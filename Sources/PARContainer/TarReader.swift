@@ -18,6 +18,9 @@ public final class TarReader: ByteSource {
     /// The largest entry size accepted (2^63 - 1, as Go's archive/tar): any size read from a
     /// header or a pax record is checked against it before it is used in arithmetic.
     public static let maximumEntrySize = UInt64(Int64.max)
+    /// The most zero bytes read after the end-of-archive marker: record padding is under
+    /// 1 MiB even at GNU tar's largest blocking factors.
+    public static let maximumEndPadding = 4 << 20
 
     private let source: any ByteSource
     private let buffer: UnsafeMutableRawBufferPointer
@@ -261,10 +264,16 @@ public final class TarReader: ByteSource {
     }
 
     /// After the first zero block only zeros may follow: the second marker block and record
-    /// padding. A missing second block is accepted, as GNU tar and Python's tarfile accept it.
+    /// padding, up to ``maximumEndPadding`` bytes, so a stream of zeros that never ends (such
+    /// as `/dev/zero`) is refused instead of read forever. A missing second block is
+    /// accepted, as GNU tar and Python's tarfile accept it.
     private func readEndOfArchive() throws {
         atEnd = true
+        let start = offset
         while true {
+            guard offset - start <= UInt64(Self.maximumEndPadding) else {
+                throw TarError.paddingTooLong(limit: Self.maximumEndPadding)
+            }
             if bufferEnd == bufferStart {
                 guard try fill(1) else { return }
             }

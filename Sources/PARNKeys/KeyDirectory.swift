@@ -111,13 +111,13 @@ public struct KeyDirectory: Sendable {
     /// - Throws: ``KeyFileError`` when the file exists or cannot be written.
     @discardableResult
     public func save(_ pair: NKeyPair, name: String) throws(KeyFileError) -> String {
-        guard !name.isEmpty, !name.contains("/") else { throw .invalidName(name) }
+        guard Self.isValidName(name) else { throw .invalidName(name) }
         let file = filePath(name: name, role: pair.role)
         do {
             try FileManager.default.createDirectory(
                 atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw .unwritable(path: path, reason: "cannot create the folder")
+            throw .unwritable(path: path, reason: (error as NSError).localizedDescription)
         }
         guard !FileManager.default.fileExists(atPath: file) else { throw .alreadyExists(file) }
         do {
@@ -125,10 +125,12 @@ public struct KeyDirectory: Sendable {
             try sink.write(Array(pair.seed.utf8))
             // Link, not rename: fails instead of replacing a file created meanwhile.
             try sink.commit(replacingExisting: false)
-        } catch let error as FileError where error.code == EEXIST {
+        } catch let error as FileError where error.code == EEXIST && error.kind == nil {
             throw .alreadyExists(file)
+        } catch let error as FileError {
+            throw .file(error)
         } catch {
-            throw .unwritable(path: file, reason: String(describing: error))
+            throw .file(FileError(operation: "write", path: file, code: EIO))
         }
         return file
     }
@@ -160,31 +162,61 @@ public struct KeyDirectory: Sendable {
     ///
     /// - Parameter publicKey: The public key to look for.
     /// - Returns: The key pair, or `nil` when no file holds its seed.
-    public func find(_ publicKey: NKeyPublicKey) -> NKeyPair? {
-        for entry in list() where entry.publicKey == publicKey {
+    /// - Throws: ``KeyFileError`` when a folder cannot be listed.
+    public func find(_ publicKey: NKeyPublicKey) throws(KeyFileError) -> NKeyPair? {
+        for entry in try list() where entry.publicKey == publicKey {
             if let pair = try? Self.readSeed(at: entry.path, role: entry.role) { return pair }
         }
         return nil
     }
 
     /// Every readable key file in the folders, sorted by name; a name in ``path`` hides the
-    /// same name in an older folder. Files that do not hold a valid seed are skipped.
-    public func list() -> [Entry] {
+    /// same name in an older folder. Files that do not hold a valid seed, or whose name is not
+    /// a key name, are skipped; a folder that does not exist holds no keys.
+    ///
+    /// - Throws: ``KeyFileError/notAFolder(_:)`` or ``KeyFileError/unreadableFolder(_:)``
+    ///   when a folder's path names a file, or a folder that cannot be listed.
+    public func list() throws(KeyFileError) -> [Entry] {
         var seen = Set<String>()
         var entries: [Entry] = []
         for folder in searchedPaths {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-            for fileName in names.sorted() where fileName.hasSuffix(".nk") && fileName.count > 3 {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else { continue }
+            guard isDirectory.boolValue else { throw .notAFolder(folder) }
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else {
+                throw .unreadableFolder(folder)
+            }
+            for fileName in names.sorted() where fileName.hasSuffix(".nk") {
                 let name = String(fileName.dropLast(3))
                 let file = folder + "/" + fileName
-                guard !seen.contains(name), let text = try? String(contentsOfFile: file, encoding: .utf8),
-                    let pair = try? NKeyPair(seed: text)
-                else { continue }
+                guard Self.isValidName(name), !seen.contains(name), let pair = try? Self.readSeed(at: file, role: nil) else {
+                    continue
+                }
                 seen.insert(name)
                 entries.append(Entry(name: name, role: pair.role, publicKey: pair.publicKey, path: file))
             }
         }
         return entries.sorted { $0.name < $1.name }
+    }
+
+    /// The most bytes a key file is read up to: a seed is 58 characters.
+    public static let maximumKeyFileSize = 4096
+
+    /// Whether a name can name a key: ASCII letters, digits, `-` and `_`, as wash's key file
+    /// names are made of. Anything else could hide a path, a control character or a line end.
+    ///
+    /// - Parameter name: A key name, such as `alice` or `alice_account`.
+    /// - Returns: Whether it is one.
+    public static func isValidName(_ name: some StringProtocol) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                true
+            default:
+                false
+            }
+        }
     }
 
     /// Reads a seed from a file and checks its role.
@@ -195,12 +227,16 @@ public struct KeyDirectory: Sendable {
     /// - Returns: The key pair.
     /// - Throws: ``KeyFileError`` naming the file and what is wrong with it.
     public static func readSeed(at file: String, role: NKeyRole?) throws(KeyFileError) -> NKeyPair {
-        let text: String
+        let bytes: [UInt8]?
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            // Bounded while reading: a huge file, or a device that never ends, is refused.
+            bytes = try FileSource(path: file).readAll(limit: maximumKeyFileSize)
         } catch {
             throw .unreadable(path: file)
         }
+        guard let bytes else { throw .tooLarge(path: file, limit: maximumKeyFileSize) }
+        // Bytes that are not UTF-8 become U+FFFD, which the seed's base32 check refuses.
+        let text = String(decoding: bytes, as: UTF8.self)
         do {
             if let role { return try NKeyPair(seed: text, role: role) }
             return try NKeyPair(seed: text)

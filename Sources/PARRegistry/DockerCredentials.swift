@@ -44,10 +44,19 @@ public struct DockerCredentials: Sendable {
     /// - Parameter path: The file.
     /// - Throws: ``RegistryError/dockerConfig(path:reason:)`` when it cannot be read or parsed.
     public init(path: String) throws(RegistryError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let data: [UInt8]
+        do {
+            // Bounded while reading: docker's configs are a few KiB.
+            guard let bytes = try FileSource(path: path).readAll(limit: Self.maximumSize) else {
+                throw RegistryError.dockerConfig(path: path, reason: "it is larger than \(Self.maximumSize >> 20) MiB")
+            }
+            data = bytes
+        } catch let error as RegistryError {
+            throw error
+        } catch {
             throw .dockerConfig(path: path, reason: "it cannot be read")
         }
-        guard let json = try? JSONValue(parsing: Array(data)), case .object = json else {
+        guard let json = try? JSONValue(parsing: data), case .object = json else {
             throw .dockerConfig(path: path, reason: "it is not a JSON object")
         }
         self.path = path
@@ -103,6 +112,9 @@ public struct DockerCredentials: Sendable {
         return String(text.prefix(while: { $0 != "/" })).lowercased()
     }
 
+    /// The most bytes read of a docker config file or of a credential helper's answer.
+    static let maximumSize = 4 << 20
+
     /// Runs `docker-credential-HELPER get` for a server.
     private static func ask(helper: String, server: String) throws(RegistryError) -> RegistryCredentials? {
         guard helper.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
@@ -123,7 +135,14 @@ public struct DockerCredentials: Sendable {
         }
         input.fileHandleForWriting.write(Data(server.utf8))
         try? input.fileHandleForWriting.close()
-        let answer = output.fileHandleForReading.readDataToEndOfFile()
+        // Bounded while reading: a helper that answers without end is stopped, not buffered.
+        let reply = try? FileSource(borrowing: output.fileHandleForReading.fileDescriptor, path: "docker-credential-\(helper)")
+            .readAll(limit: maximumSize)
+        guard let answer = reply ?? nil else {
+            process.terminate()
+            process.waitUntilExit()
+            throw .credentialHelper(name: helper, reason: "docker-credential-\(helper) get answered more than \(maximumSize >> 20) MiB")
+        }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             // The helpers' own words for "nothing saved": docker treats it as no credentials.

@@ -34,6 +34,12 @@ final class ArchiveReader: ByteSource {
     /// The most entries an archive may have; real ones have a handful of targets. The
     /// writers refuse to go past it too.
     static let maximumEntries = 1024
+    /// The most targets an archive may have, written or read: the entry limit less claims.jwt
+    /// and, when there is one, world.wasm.
+    static func maximumTargets(withWorld: Bool) -> Int {
+        maximumEntries - 1 - (withWorld ? 1 : 0)
+    }
+
     /// The most binary bytes a load keeps before claims.jwt has been verified: binaries that
     /// come first are held unverified, so an archive cannot make that grow with its size.
     static let maximumUnverifiedBytes = 64 << 20

@@ -46,7 +46,12 @@ extension ProviderArchive {
         let path = resolvingLinks(archivePath)
         guard !FileSource.isSameFile(binaryPath, path) else { throw ProviderArchiveError.destinationIsInput(archivePath) }
         let binary = try openBinaryFile(binaryPath)
-        let archiveSize = try openArchiveFile(path).size ?? 0
+        // Rewritten in place under a lock: only a regular file can be.
+        let archive = try openArchiveFile(path)
+        if let kind = archive.specialFileKind {
+            throw ProviderArchiveError.file(FileError(operation: "update", path: archivePath, code: EINVAL, kind: kind))
+        }
+        let archiveSize = archive.size ?? 0
         let counter = ByteCounter(total: 2 * (binary.size ?? 0) + archiveSize, handler: progress)
         let expected = try hashFile(binary, counter: counter)
         do throws(any Error) {
@@ -149,6 +154,11 @@ private struct Rewrite {
         let keys = try signingKeys(old.claims)
         var metadata = old.claims.metadata
         metadata.targetHashes[target] = binary.hash
+        // Never write what a reader refuses: checked before a byte is written.
+        let limit = ArchiveReader.maximumTargets(withWorld: metadata.worldHash != nil)
+        guard metadata.targetHashes.count <= limit else {
+            throw ProviderArchiveError.tooManyTargets(count: metadata.targetHashes.count, limit: limit)
+        }
         let token = try metadata.signed(issuer: keys.issuer, subject: keys.subject)
         let writer = try ArchiveWriter(output, compression: isCompressed ? .gzip : .none)
         try writer.writeClaims(token)

@@ -30,6 +30,26 @@ extension ProviderArchive {
         return text
     }
 
+    /// Reads what an archive file's claims.jwt says **without** verifying anything, as
+    /// ``claimsWithoutVerifying(from:)`` does. Never trust the result.
+    ///
+    /// - Parameter path: The archive's path: a regular file or a pipe.
+    /// - Returns: The claims as written, unverified.
+    /// - Throws: ``ProviderArchiveError`` when the file cannot be read or holds no readable claims.jwt.
+    public static func claimsWithoutVerifying(path: String) throws(ProviderArchiveError) -> ProviderClaims {
+        try claimsWithoutVerifying(from: try openArchiveFile(path))
+    }
+
+    /// The text of an archive file's claims.jwt **without** verifying anything, as
+    /// ``tokenWithoutVerifying(from:)`` reads it. Never trust the result.
+    ///
+    /// - Parameter path: The archive's path: a regular file or a pipe.
+    /// - Returns: The token's text, as stored.
+    /// - Throws: ``ProviderArchiveError`` when the file cannot be read or holds no claims.jwt.
+    public static func tokenWithoutVerifying(path: String) throws(ProviderArchiveError) -> String {
+        try tokenWithoutVerifying(from: try openArchiveFile(path))
+    }
+
     /// The bytes of the first claims.jwt entry, whatever else the archive holds.
     private static func rawToken(from source: any ByteSource) throws(ProviderArchiveError) -> [UInt8] {
         let reader = try ArchiveReader(source, mode: .unverified)

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PARBytes
 import PARClaims
 
@@ -221,13 +228,19 @@ extension ProviderArchive {
     }
 }
 
-/// Opens an archive file, with the archive layer's error.
+/// Opens an archive file, with the archive layer's error: a regular file or a pipe, which
+/// end; a device (`/dev/zero` never ends) or a socket is refused.
 func openArchiveFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
+    let file: FileSource
     do {
-        return try FileSource(path: path)
+        file = try FileSource(path: path)
     } catch {
         throw .file(error)
     }
+    guard file.isBoundedStream else {
+        throw .file(FileError(operation: "read", path: path, code: EINVAL, kind: file.specialFileKind))
+    }
+    return file
 }
 
 /// Opens an archive file that reports the bytes read to `progress`, if any.

@@ -188,6 +188,9 @@ extension ProviderArchiveBuilder {
         issuer: NKeyPair, subject: NKeyPair, expires: UInt64?, notBefore: UInt64?, progress: ProgressHandler?
     ) throws(ProviderArchiveError) -> Signed {
         guard !binaries.isEmpty else { throw .noTargets }
+        // Never write what a reader refuses: count before reading anything.
+        let limit = ArchiveReader.maximumTargets(withWorld: world != nil)
+        guard binaries.count <= limit else { throw .tooManyTargets(count: binaries.count, limit: limit) }
         // Files are read twice (hash, then pack); bytes in memory are packed once.
         var total: UInt64 = 0
         for input in binaries.values {

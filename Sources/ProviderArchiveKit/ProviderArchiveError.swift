@@ -45,6 +45,8 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
     case destinationIsInput(String)
     /// The archive has more entries than any provider archive needs.
     case tooManyEntries(limit: Int)
+    /// An archive to write would have more targets than a reader accepts.
+    case tooManyTargets(count: Int, limit: Int)
     /// More binary bytes come before claims.jwt than a load holds before the signature is known.
     case claimsTooLate(limit: Int)
     /// A builder was asked to copy an archive loaded with only some of its binaries.
@@ -92,6 +94,8 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
             "\(path) is also an input of this command: choose another destination, so the input is not overwritten"
         case .tooManyEntries(let limit):
             "the archive has more than \(limit) entries, more than a provider archive has: it was not built as one"
+        case .tooManyTargets(let count, let limit):
+            "\(count) targets are more than the \(limit) a provider archive may hold (readers accept \(ArchiveReader.maximumEntries) entries, claims.jwt and world.wasm included): split them over several archives"
         case .claimsTooLate(let limit):
             "more than \(limit >> 20) MiB of binaries come before claims.jwt, more than a load keeps unverified: verify or extract the archive instead, or repack it with claims.jwt first (par create and par insert write it first)"
         case .incompleteLoad(let selection):

@@ -33,27 +33,27 @@ struct Console {
 
     /// A line of text output, its control characters escaped: nothing printed can move the
     /// cursor, clear a line or hide text, whatever an archive or registry put in it.
-    func print(_ line: String) {
-        Swift.print(TerminalText.escaped(line))
+    func print(_ line: String) throws(FileError) {
+        try StandardStreams.writeResult(TerminalText.escaped(line) + "\n")
     }
 
     /// A JSON answer, as wash prints it: the command's keys and `"success": true`. JSON's own
     /// escaping keeps control characters out of the terminal.
-    func printJSON(_ members: [(key: String, value: JSONValue)]) {
-        Swift.print(JSONValue.object(members + [("success", .bool(true))]).serialized)
+    func printJSON(_ members: [(key: String, value: JSONValue)]) throws(FileError) {
+        try StandardStreams.writeResult(JSONValue.object(members + [("success", .bool(true))]).serialized + "\n")
     }
 
     /// A command's result, in this console's format.
-    func emit(_ result: CommandResult) {
+    func emit(_ result: CommandResult) throws(FileError) {
         switch format {
-        case .text: result.text.forEach(print)
-        case .json: printJSON(result.json)
+        case .text: for line in result.text { try print(line) }
+        case .json: try printJSON(result.json)
         }
     }
 
     /// A note on stderr (a warning, a retry), escaped, with any seed in it hidden.
     func note(_ line: String) {
-        FileHandle.standardError.write(Data((TerminalText.escaped(TerminalText.withoutSeeds(line)) + "\n").utf8))
+        StandardStreams.writeMessage(TerminalText.escaped(TerminalText.withoutSeeds(line)) + "\n")
     }
 
     /// Runs a command body and prints its result. Its errors go to `Par.main`, which prints
@@ -61,13 +61,13 @@ struct Console {
     /// SIGINT, SIGTERM or SIGHUP ends the command.
     func run(_ body: () throws -> CommandResult) throws {
         AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
-        emit(try body())
+        try emit(try body())
     }
 
     /// Runs an async command body and prints its result, as ``run(_:)``.
     func runAsync(_ body: () async throws -> CommandResult) async throws {
         AtomicFileSink.removeTemporaryFilesOnTerminationSignals()
-        emit(try await body())
+        try emit(try await body())
     }
 
     /// A progress line on stderr, redrawn at most ten times a second.
@@ -117,14 +117,14 @@ final class Progress: @unchecked Sendable {
         lastDraw = now
         drawn = true
         let percent = Int(Double(completed) * 100 / Double(total))
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(label) \(percent)% (\(formatBytes(completed)) of \(formatBytes(total)))".utf8))
+        StandardStreams.writeMessage("\r\u{1B}[K\(label) \(percent)% (\(formatBytes(completed)) of \(formatBytes(total)))")
     }
 
     func finish() {
         lock.lock()
         defer { lock.unlock() }
         guard drawn else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        StandardStreams.writeMessage("\r\u{1B}[K")
         drawn = false
     }
 }

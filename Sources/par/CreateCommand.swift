@@ -64,7 +64,8 @@ struct CreateCommand: ParsableCommand {
         if !arch.isEmpty, arch.count != binary.count {
             throw ValidationError("\(binary.count) --binary but \(arch.count) --arch: give one --arch for each --binary, in the same order")
         }
-        if let duplicate = arch.first(where: { target in arch.filter { $0 == target }.count > 1 }) {
+        var seen = Set<Target>()
+        if let duplicate = arch.first(where: { !seen.insert($0).inserted }) {
             throw ValidationError("the target \(duplicate) is given twice: each --arch must be different")
         }
     }
@@ -89,12 +90,12 @@ struct CreateCommand: ParsableCommand {
             }
             let schemaFile = schema ?? ProcessInfo.processInfo.environment["WASH_JSON_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 }
             if let schemaFile { archive.configSchema = try readSchema(schemaFile) }
-            if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world") }
+            if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world", limit: InputLimits.witWorld) }
 
             let stem = URL(fileURLWithPath: targets[0].0).deletingPathExtension().lastPathComponent
             let path = destination ?? "./\(stem).par"
             try checkDestinationFolder(path, flag: "--destination")
-            let issuer = try keys.resolve(keys.issuerValue, flag: "--issuer", role: .account, name: KeyOptions.userName, console: console)
+            let issuer = try keys.resolve(keys.issuerValue, flag: "--issuer", role: .account, name: try KeyOptions.userName(), console: console)
             let subject = try keys.resolve(keys.subjectValue, flag: "--subject", role: .service, name: stem, console: console)
 
             let written = try console.withProgress("packing") { progress in
@@ -116,7 +117,7 @@ struct CreateCommand: ParsableCommand {
 
 /// A JSON file's value, or an error naming the file.
 func readSchema(_ path: String) throws -> JSONValue {
-    let bytes = try readFile(path, flag: "--schema")
+    let bytes = try readFile(path, flag: "--schema", limit: InputLimits.schema)
     do {
         return try JSONValue(parsing: bytes)
     } catch {
@@ -124,11 +125,14 @@ func readSchema(_ path: String) throws -> JSONValue {
     }
 }
 
-/// A whole (small) file, or an error naming the flag it came from.
-func readFile(_ path: String, flag: String) throws -> [UInt8] {
+/// A whole small file, or an error naming the flag it came from. The limit is checked as
+/// the bytes arrive, so a huge file or an endless device (`/dev/zero`) costs no memory.
+func readFile(_ path: String, flag: String, limit: Int) throws -> [UInt8] {
     do {
         let source = try FileSource(path: path)
-        guard let bytes = try source.readAll(limit: 256 << 20) else { throw CLIError("\(flag) \(path) is larger than 256 MB") }
+        guard let bytes = try source.readAll(limit: limit) else {
+            throw CLIError("\(flag) \(path) is larger than \(formatBytes(UInt64(limit))), the most par reads for it: give the right file")
+        }
         return bytes
     } catch let error as FileError {
         throw CLIError("\(flag): \(error)")

@@ -70,7 +70,7 @@ struct InsertCommand: ParsableCommand {
             if subject.publicKey != claims.subject {
                 console.note("note: the archive's service key changes from \(claims.subject) to \(subject.publicKey)")
             }
-        } else if let pair = directory.find(claims.subject) {
+        } else if let pair = try directory.find(claims.subject) {
             subject = pair
         } else {
             throw CLIError("the key directory \(directory.path) has no seed for the archive's service key \(claims.subject): pass --subject SEED|PATH")
@@ -78,10 +78,10 @@ struct InsertCommand: ParsableCommand {
         let issuer: NKeyPair
         if let value = keys.issuerValue {
             issuer = try KeyOptions.parse(value, flag: "--issuer", role: .account)
-        } else if let pair = directory.find(claims.issuer) {
+        } else if let pair = try directory.find(claims.issuer) {
             issuer = pair
         } else {
-            issuer = try keys.resolve(nil, flag: "--issuer", role: .account, name: KeyOptions.userName, console: console)
+            issuer = try keys.resolve(nil, flag: "--issuer", role: .account, name: try KeyOptions.userName(), console: console)
         }
         return (issuer, subject)
     }

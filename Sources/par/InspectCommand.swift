@@ -45,7 +45,7 @@ struct InspectCommand: AsyncParsableCommand {
             let (file, cleanup) = try await localArchive(archive, registry: registry, digest: digest, console: console)
             defer { cleanup() }
             if jwtOnly {
-                let token = try ProviderArchive.tokenWithoutVerifying(from: FileSource(path: file))
+                let token = try ProviderArchive.tokenWithoutVerifying(path: file)
                 return CommandResult(text: [token], json: [("token", .string(token))])
             }
             let report: VerifiedArchive?
@@ -60,12 +60,14 @@ struct InspectCommand: AsyncParsableCommand {
                 report = nil
                 failure = error
             }
-            let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(from: FileSource(path: file))
+            // A file that cannot be read at all is the error; one that fails verification is shown.
+            if case .file? = failure, let failure { throw failure }
+            let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(path: file)
             let table = table(claims, report: report, failure: failure)
             guard let report else {
                 let message = "\(archive) failed verification: \(failure.map { "\($0)" } ?? "unknown")"
                 if console.format == .text {
-                    table.forEach(console.print)
+                    for line in table { try console.print(line) }
                     throw CLIError(message)
                 }
                 // wash's failure shape, with what the archive claims (unverified) beside it.
@@ -73,7 +75,7 @@ struct InspectCommand: AsyncParsableCommand {
                     ("success", .bool(false)), ("error", .string(message)),
                     ("unverified_claims", .object(washSummary(claims))),
                 ]).serialized
-                FileHandle.standardError.write(Data((line + "\n").utf8))
+                StandardStreams.writeMessage(line + "\n")
                 throw ExitCode.failure
             }
             return CommandResult(text: table, json: washSummary(claims) + details(claims, report: report))

@@ -66,7 +66,7 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             try output.run { _ in
                 let keys = directory.keyDirectory
-                let entries = keys.list()
+                let entries = try keys.list()
                 return CommandResult(
                     text: ["====== Keys found in \(keys.searchedPaths.joined(separator: ", ")) ======"]
                         + entries.map { $0.name.padding(toLength: 32, withPad: " ", startingAt: 0) + $0.publicKey.encoded },
@@ -98,10 +98,16 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var directory: KeyDirectoryOptions
         @OptionGroup var output: OutputOptions
 
+        func validate() throws {
+            if let name, !KeyDirectory.isValidName(name) {
+                throw ValidationError("--name '\(TerminalText.escaped(name))' is not a key name: use letters, digits, '-' and '_'")
+            }
+        }
+
         func run() throws {
             try output.run { _ in
                 let pair = NKeyPair.generate(role: role)
-                let name = name ?? KeyOptions.userName
+                let name = try name ?? KeyOptions.userName()
                 let path = try directory.keyDirectory.save(pair, name: name)
                 return CommandResult(
                     text: ["Generated \(role) key \(name)_\(role.name) in \(path)", "Public key: \(pair.publicKey)"],

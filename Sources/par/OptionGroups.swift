@@ -141,7 +141,9 @@ struct RegistryReferenceOptions: ParsableArguments {
     var url: ReferenceText
 
     @Option(
-        name: [.customShort("r"), .customLong("registry")], help: "The registry, for a URL without one (env WASH_REG_URL).")
+        // --registry-url: par's spelling before it matched wash's, kept for scripts using it.
+        name: [.customShort("r"), .customLong("registry"), .customLong("registry-url")],
+        help: "The registry, for a URL without one (env WASH_REG_URL).")
     var registryURL: String?
 
     @OptionGroup(title: "Registry") var registry: RegistryOptions

@@ -32,14 +32,22 @@ struct Par: AsyncParsableCommand {
     /// Parses and runs, with wash's conventions: `-o/--output` anywhere on the line, errors
     /// as one escaped line (or JSON with `-o json`), and no argument that is not UTF-8.
     static func main() async {
+        StandardStreams.prepare()
         let (arguments, format) = GlobalOutput.extract(from: Array(CommandLine.arguments.dropFirst()))
         if let invalid = GlobalOutput.firstNonUTF8Argument() {
             report(CLIError("argument \(invalid.index) (\(invalid.shown)) is not valid UTF-8: par takes names and paths in UTF-8; rename the file"), format: format)
         }
         if arguments.first == "-V" || arguments.first == "--version" {
-            switch format {
-            case .json?: print(JSONValue.object([("version", .string(toolVersion)), ("success", .bool(true))]).serialized)
-            default: print("par \(toolVersion)")
+            do {
+                switch format {
+                case .json?:
+                    try StandardStreams.writeResult(
+                        JSONValue.object([("version", .string(toolVersion)), ("success", .bool(true))]).serialized + "\n")
+                default:
+                    try StandardStreams.writeResult("par \(toolVersion)\n")
+                }
+            } catch {
+                report(error, format: format)
             }
             Foundation.exit(0)
         }
@@ -60,7 +68,11 @@ struct Par: AsyncParsableCommand {
     private static func report(_ error: any Error, format: OutputFormat?) -> Never {
         let code = exitCode(for: error)
         if code == .success {
-            print(fullMessage(for: error))
+            do {
+                try StandardStreams.writeResult(fullMessage(for: error) + "\n")
+            } catch {
+                report(error, format: format)
+            }
             Foundation.exit(0)
         }
         if let exit = error as? ExitCode {
@@ -72,13 +84,13 @@ struct Par: AsyncParsableCommand {
         let safe = TerminalText.withoutSeeds(message)
         if format == .json {
             let line = JSONValue.object([("success", .bool(false)), ("error", .string(safe))]).serialized
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            StandardStreams.writeMessage(line + "\n")
         } else {
             // The parser's usage lines stay lines; any other message is one line, whatever it holds.
             let text = code.rawValue == 64
                 ? safe.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }.joined(separator: "\n")
                 : "error: " + TerminalText.escaped(safe)
-            FileHandle.standardError.write(Data((text + "\n").utf8))
+            StandardStreams.writeMessage(text + "\n")
         }
         Foundation.exit(code.rawValue)
     }
@@ -113,6 +125,8 @@ enum GlobalOutput {
         }
         guard let value else { return (arguments, nil) }
         format = OutputFormat(rawValue: value)
+        // `par -o json help create`: help takes no options, and its text is the answer.
+        if rest.first == "help" { return (rest, format) }
         // Given again at the end (before `--`), where the parser reports a bad value itself.
         let end = rest.firstIndex(of: "--") ?? rest.endIndex
         rest.insert(contentsOf: ["--output", value], at: end)

@@ -32,7 +32,7 @@ struct PushCommand: AsyncParsableCommand {
     func run() async throws {
         try await output.runAsync { console in
             let reference = try remote.reference
-            let configBytes = try config.map { try readFile($0, flag: "--config") } ?? Array("{}".utf8)
+            let configBytes = try config.map { try readFile($0, flag: "--config", limit: InputLimits.config) } ?? Array("{}".utf8)
             guard FileManager.default.fileExists(atPath: artifact) else {
                 throw CLIError("cannot open \(artifact): no such file or directory; check the path")
             }

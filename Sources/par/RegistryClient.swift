@@ -36,10 +36,17 @@ extension RegistryOptions {
         return try DockerCredentials.standard(environment: environment)?.credentials(for: reference)
     }
 
-    /// The first line of standard input, without its line ending.
+    /// The most bytes `--password-stdin` reads: tokens are a few KiB.
+    static let maximumPasswordSize = 64 << 10
+
+    /// The first line of standard input, without its line ending. Bounded while reading, so
+    /// an input that never ends (`< /dev/zero`) is refused, not read forever.
     private static func readPasswordFromStandardInput() throws -> String {
-        let data = FileHandle.standardInput.readDataToEndOfFile()
-        var text = String(decoding: data, as: UTF8.self)
+        let input = FileSource(borrowing: 0, path: "standard input")
+        guard let bytes = try input.readAll(limit: maximumPasswordSize) else {
+            throw CLIError("--password-stdin: standard input holds more than \(maximumPasswordSize >> 10) KiB, more than a password or token: give the password alone")
+        }
+        var text = String(decoding: bytes, as: UTF8.self)
         if let newline = text.firstIndex(where: \.isNewline) { text = String(text[..<newline]) }
         guard !text.isEmpty else { throw CLIError("--password-stdin: standard input holds no password") }
         return text

@@ -2,16 +2,25 @@ import Foundation
 import PARNKeys
 
 extension KeyOptions {
-    /// The name wash gives the issuer's key file: `$USER`.
-    static var userName: String {
+    /// The name wash gives the issuer's key file: `$USER` (`user` when unset).
+    ///
+    /// - Throws: ``CLIError`` when `$USER` holds more than letters, digits, `-` and `_`.
+    static func userName() throws -> String {
         let name = ProcessInfo.processInfo.environment["USER"] ?? ""
-        return name.isEmpty ? "user" : name
+        guard !name.isEmpty else { return "user" }
+        guard KeyDirectory.isValidName(name) else {
+            throw CLIError("USER (\(name)) is not a key name (letters, digits, '-' and '_'): set USER to one, or pass --issuer SEED|PATH")
+        }
+        return name
     }
 
     /// A key given as a seed or a path, or else the one saved under `name` in the key
     /// directory, generated there when missing unless `--disable-keygen`.
     func resolve(_ value: String?, flag: String, role: NKeyRole, name: String, console: Console) throws -> NKeyPair {
         if let value { return try Self.parse(value, flag: flag, role: role) }
+        guard KeyDirectory.isValidName(name) else {
+            throw CLIError("'\(name)' is not a key name (letters, digits, '-' and '_'), so no key file is named after it: pass \(flag) SEED|PATH")
+        }
         let keys = directory.keyDirectory
         let file = keys.filePath(name: name, role: role)
         if disableKeygen {

@@ -31,7 +31,7 @@ public final class BadRegistry: @unchecked Sendable {
     public init(_ scenario: String, blob: String, tls: TestCertificates? = nil) throws {
         let folder = try ExternalTools.temporaryDirectory()
         log = folder + "/requests.jsonl"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let script = ExternalTools.repositoryRoot.appendingPathComponent("Tests/Support/bad-registry.py").path
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, scenario, blob, log] + (tls.map { [$0.certificate, $0.key] } ?? [])

@@ -60,6 +60,54 @@ public struct Workspace: Sendable {
             arguments, input: input, directory: directory, executable: parExecutable, environment: self.environment(environment))
     }
 
+    /// Runs `par` here through bash, with a shell line around it (redirections such as `2>&-`
+    /// or `< /dev/zero`, and `ulimit` before it), and measures it in a process of its own:
+    /// its exit code (minus the signal that killed it), what it printed, and its peak RSS
+    /// (wait4's ru_maxrss), under a time limit.
+    ///
+    /// - Parameters:
+    ///   - arguments: par's arguments.
+    ///   - before: Shell commands run first, such as `ulimit -f 100`.
+    ///   - redirections: Redirections of par's streams, such as `>/dev/full`.
+    ///   - environment: Variables added to ``environment(_:)``.
+    ///   - seconds: The time limit; past it par is killed (SIGKILL, status -9).
+    public func measure(
+        _ arguments: [String], before: String = "", redirections: String = "", environment: [String: String] = [:],
+        seconds: Int = 120
+    ) throws -> (result: ParResult, rss: Int) {
+        let id = UUID().uuidString
+        let outputPath = directory + "/../out-" + id
+        let errorPath = directory + "/../err-" + id
+        defer {
+            try? FileManager.default.removeItem(atPath: outputPath)
+            try? FileManager.default.removeItem(atPath: errorPath)
+        }
+        let script = """
+            import os, signal, subprocess, sys
+            out, err, line = open(sys.argv[1], "wb"), open(sys.argv[2], "wb"), sys.argv[3]
+            p = subprocess.Popen(["bash", "-c", line] + sys.argv[4:], stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            signal.signal(signal.SIGALRM, lambda *_: p.kill())
+            signal.alarm(\(seconds))
+            _, status, usage = os.wait4(p.pid, 0)
+            print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)
+            """
+        let line = "\(before)\nexec \"$0\" \"$@\" \(redirections)"
+        let run = try ExternalTools.run(
+            ["python3", "-c", script, outputPath, errorPath, line, parExecutable] + arguments, directory: directory,
+            environment: self.environment(environment))
+        let fields = run.line.split(separator: " ")
+        let output = (try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data()
+        let error = (try? Data(contentsOf: URL(fileURLWithPath: errorPath))) ?? Data()
+        let status = fields.count == 2 ? Int32(fields[0]) ?? -1 : -1
+        let result = ParResult(status: status, outputBytes: Array(output), errorBytes: Array(error) + run.errorBytes)
+        return (result, fields.count == 2 ? Int(fields[1]) ?? .max : .max)
+    }
+
+    /// Files in the folder whose names say they are par's temporary files (`.par-...tmp`).
+    public func leftovers(in folder: String? = nil) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder ?? directory).filter { $0.hasPrefix(".par-") }
+    }
+
     /// Starts `par` here without waiting; its output goes to files beside the workspace.
     public func start(_ arguments: [String]) throws -> RunningPar {
         try RunningPar(arguments, in: self)
@@ -88,8 +136,8 @@ public final class RunningPar {
         let id = UUID().uuidString
         outputPath = work.directory + "/../out-" + id
         errorPath = work.directory + "/../err-" + id
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: parExecutable)
         process.arguments = arguments
         process.environment = work.environment()
