@@ -3,6 +3,8 @@ public struct RegistryTLS: Sendable {
     /// PEM files of certificate authorities to trust besides the system's (a private CA, a
     /// company registry).
     public var certificateAuthorityFiles: [String]
+    /// The most bytes read of a CA file: system bundles are a few hundred KiB.
+    public static let maximumCertificateFileSize = 4 << 20
     /// Whether certificates are checked at all. Off only on purpose: then anyone on the
     /// network path can read and change what is sent, credentials included.
     public var verifiesCertificates: Bool

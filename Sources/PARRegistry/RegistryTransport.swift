@@ -63,7 +63,12 @@ final class RegistryTransport: Sendable {
         var roots: [NIOSSLCertificate] = []
         for file in tls.certificateAuthorityFiles {
             do {
-                let certificates = try NIOSSLCertificate.fromPEMFile(file)
+                // Bounded while reading: a CA bundle is a few hundred KiB, and /dev/zero never ends.
+                guard let pem = try FileSource(path: file).readAll(limit: RegistryTLS.maximumCertificateFileSize) else {
+                    throw RegistryError.certificateFile(
+                        path: file, reason: "it is larger than \(RegistryTLS.maximumCertificateFileSize >> 20) MiB, more than a CA bundle")
+                }
+                let certificates = try NIOSSLCertificate.fromPEMBytes(pem)
                 guard !certificates.isEmpty else { throw RegistryError.certificateFile(path: file, reason: "it holds no PEM certificate") }
                 roots += certificates
             } catch let error as RegistryError {

@@ -155,6 +155,7 @@ import Testing
         try expectRefused(
             try work.measure(["pull", "127.0.0.1:9/p/q:1", "--insecure", "-u", "u", "--password-stdin"], redirections: "</dev/zero"),
             saying: "more than 64 KiB")
+        try expectRefused(try work.measure(["pull", "127.0.0.1:9/p/q:1", "--ca-file", "/dev/zero"]), saying: "more than a CA bundle")
         #expect(!work.exists("z.par"))
     }
 
