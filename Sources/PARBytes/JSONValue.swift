@@ -1,11 +1,15 @@
 /// A JSON value kept exactly as written: object keys in their order, numbers as their literal
 /// text, so a `config_schema` survives a load and a re-sign unchanged.
 public enum JSONValue: Hashable, Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
     /// A number, as its JSON literal (`42`, `-1.5e3`): no precision is lost.
     case number(String)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
     /// An object, as its members in order. Keys are unique.
     case object([(key: String, value: JSONValue)])

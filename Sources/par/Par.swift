@@ -86,10 +86,14 @@ struct Par: AsyncParsableCommand {
             let line = JSONValue.object([("success", .bool(false)), ("error", .string(safe))]).serialized
             StandardStreams.writeMessage(line + "\n")
         } else {
-            // The parser's usage lines stay lines; any other message is one line, whatever it holds.
-            let text = code.rawValue == 64
+            // The parser's usage lines stay lines, unless an argument holds a line break or
+            // another character escaping would change: then the parser may be quoting it, and
+            // the message is one escaped line. Any other message is one line, whatever it holds.
+            let keepsLines = code.rawValue == 64
+                && CommandLine.arguments.allSatisfy { TerminalText.escaped($0) == $0 }
+            let text = keepsLines
                 ? safe.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }.joined(separator: "\n")
-                : "error: " + TerminalText.escaped(safe)
+                : (code.rawValue == 64 ? "" : "error: ") + TerminalText.escaped(safe)
             StandardStreams.writeMessage(text + "\n")
         }
         Foundation.exit(code.rawValue)
