@@ -12,6 +12,7 @@ let package = Package(
             targets: ["ProviderArchiveKit", "PARBytes", "PARNKeys", "PARClaims", "PARContainer"]
         ),
         .library(name: "PARRegistry", targets: ["PARRegistry"]),
+        .library(name: "PARHost", targets: ["PARHost"]),
         .executable(name: "par", targets: ["par"]),
         .executable(name: "par-quickstart", targets: ["par-quickstart"]),
     ],
@@ -74,11 +75,17 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // Layer 5: the `par` command-line tool. Holds no format logic: it parses, calls, prints.
+        // Layer 5, the host's half: a verified, content-addressed provider cache, and starting
+        // a provider as the wasmCloud host does.
+        .target(
+            name: "PARHost",
+            dependencies: ["ProviderArchiveKit", "PARRegistry", "PARBytes", "PARClaims"]
+        ),
+        // Layer 6: the `par` command-line tool. Holds no format logic: it parses, calls, prints.
         .executableTarget(
             name: "par",
             dependencies: [
-                "ProviderArchiveKit", "PARRegistry", "PARBytes", "PARNKeys", "PARClaims",
+                "ProviderArchiveKit", "PARRegistry", "PARHost", "PARBytes", "PARNKeys", "PARClaims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

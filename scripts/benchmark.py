@@ -109,8 +109,10 @@ def main():
     configuration = args.configuration or ("debug" if args.quick else "release")
     size = 8_000_000 if args.quick else 100_000_000
     big_size = 64 << 20 if args.quick else 1 << 30
+    run_size = 8_000_000 if args.quick else 50_000_000
+    big_run_size = 64 << 20 if args.quick else 500_000_000
 
-    for tool in ("tar", "gzip", "sha256sum", "openssl"):
+    for tool in ("tar", "gzip", "sha256sum", "openssl", "cc"):
         if not shutil.which(tool):
             sys.exit(f"benchmark: {tool} is needed")
     for product in ("par", "par-bench"):
@@ -162,6 +164,33 @@ def main():
         row(f"verify gzip, {big_size >> 20} MiB target", [par, "verify", "big.par.gz"], None, "RSS <= 64 MiB", big_size)
         row(f"extract gzip, {big_size >> 20} MiB target", [par, "extract", "big.par.gz", "-t", TARGET, "--destination", "big.out"],
             None, "RSS <= 64 MiB", big_size)
+
+        # par run: a provider that exits at once, padded with machine code to its size (an ELF
+        # runs whatever follows it), started from the cache warm, against hashing it with
+        # openssl and running it; and a large one, cold and warm, for memory.
+        def provider_archive(name, padded_size, padding_source):
+            exe = os.path.join(work, name)
+            with open(exe + ".c", "w") as source:
+                source.write("int main(void) { return 0; }\n")
+            subprocess.run(["cc", "-O1", "-o", exe, exe + ".c"], check=True)
+            with open(exe, "ab") as out, open(padding_source, "rb") as padding:
+                copy_some(padding, out, os.path.getsize(exe), padded_size)
+            os.chmod(exe, 0o755)
+            subprocess.run([par, "create", "-n", name, "-v", "bench", "-b", exe, "-a", TARGET, "--destination", name + ".par"]
+                           + signing, cwd=work, check=True, stdout=subprocess.DEVNULL)
+            return exe
+
+        cache = os.path.join(work, "cache")
+        exe = provider_archive("exits", run_size, binary)
+        run_warm = [par, "run", "exits.par", "--cache-dir", cache]
+        subprocess.run(run_warm, cwd=work, check=True)
+        row(f"par run, warm, {run_size // 1_000_000} MB provider", run_warm, f"openssl dgst -sha256 {exe} >/dev/null && {exe}",
+            "<= 1.5", run_size)
+        provider_archive("big-exits", big_run_size, big)
+        run_big = [par, "run", "big-exits.par", "--cache-dir", cache]
+        row(f"par run, cold, {big_run_size >> 20} MiB provider", run_big, None, "RSS <= 64 MiB", big_run_size,
+            before=lambda: shutil.rmtree(cache, ignore_errors=True))
+        row(f"par run, warm, {big_run_size >> 20} MiB provider", run_big, None, "RSS <= 64 MiB", big_run_size)
 
         library = subprocess.run([bench, binary, "--runs", str(max(1, min(runs, 3)))], check=True, capture_output=True,
                                  text=True).stdout

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .build/docs
-for target in ProviderArchiveKit PARRegistry; do
+for target in ProviderArchiveKit PARRegistry PARHost; do
     swift package --allow-writing-to-directory .build/docs generate-documentation --target "$target" \
         --warnings-as-errors --output-path ".build/docs/$target.doccarchive"
     echo "== documentation of $target: .build/docs/$target.doccarchive"

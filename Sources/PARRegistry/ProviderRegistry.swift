@@ -234,6 +234,29 @@ public struct ProviderRegistry: Sendable {
         }
     }
 
+    /// The digest of the manifest a reference names now, asked with a manifest HEAD: how a
+    /// host learns whether a tag moved without downloading anything.
+    ///
+    /// - Parameter reference: The reference; a pinned digest is returned as it is.
+    /// - Returns: The manifest's digest.
+    /// - Throws: ``RegistryError``.
+    public func resolve(_ reference: ImageReference) async throws(RegistryError) -> SHA256Hash {
+        if let digest = reference.digest { return digest }
+        return try await withSession(reference) { session throws(RegistryError) in
+            let scope = "repository:\(reference.repository):pull"
+            try await session.authenticate(scope: scope)
+            let url = session.url("/v2/\(reference.repository)/manifests/\(reference.tag ?? "latest")")
+            let accept = [("Accept", "\(Self.manifestMediaType), \(OCIManifest.dockerManifestMediaType)")]
+            let head = try await session.send(HTTPRequest(method: .HEAD, url: url, headers: accept), scope: scope, repeatable: true)
+            guard head.status == 200 else { throw Self.failure(head, request: "HEAD manifest", notFound: reference.description) }
+            if let text = head.header("Docker-Content-Digest"), let digest = SHA256Hash(ociDigest: text) { return digest }
+            // A registry that does not say: the manifest itself, hashed.
+            let answer = try await session.send(HTTPRequest(method: .GET, url: url, headers: accept), scope: scope, repeatable: true)
+            guard answer.status == 200 else { throw Self.failure(answer, request: "GET manifest", notFound: reference.description) }
+            return SHA256Hash.of(answer.body)
+        }
+    }
+
     /// The tags of a repository.
     ///
     /// - Parameter reference: Any reference to the repository.

@@ -28,12 +28,8 @@ final class RegistrySession: Sendable {
         guard let url = URL(string: (insecure ? "http://" : "https://") + reference.apiHost) else {
             throw .invalidReference(reference.description, reason: "not a host name")
         }
-        self.reference = reference
-        self.baseURL = url
-        self.transport = transport
-        self.credentials = credentials
-        self.retry = retry
-        self.events = events
+        (self.reference, self.baseURL, self.transport) = (reference, url, transport)
+        (self.credentials, self.retry, self.events) = (credentials, retry, events)
     }
 
     var registry: String { reference.registry }

@@ -231,12 +231,7 @@ extension ProviderArchive {
 /// Opens an archive file, with the archive layer's error: a regular file or a pipe, which
 /// end; a device (`/dev/zero` never ends) or a socket is refused.
 func openArchiveFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
-    let file: FileSource
-    do {
-        file = try FileSource(path: path)
-    } catch {
-        throw .file(error)
-    }
+    let file = try openFile(path)
     guard file.isBoundedStream else {
         throw .file(FileError(operation: "read", path: path, code: EINVAL, kind: file.specialFileKind))
     }
@@ -249,4 +244,13 @@ func openArchiveFile(_ path: String, progress: ProgressHandler?) throws(Provider
     guard let progress else { return file }
     let counter = ByteCounter(total: file.size ?? 0, handler: progress)
     return TappedSource(file) { counter.add($0.count) }
+}
+
+/// Opens a file for reading, with the archive layer's error.
+func openFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
+    do {
+        return try FileSource(path: path)
+    } catch {
+        throw .file(error)
+    }
 }

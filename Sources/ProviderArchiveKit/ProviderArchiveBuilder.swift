@@ -241,12 +241,7 @@ extension ProviderArchiveBuilder {
 
 /// Opens a binary for reading, refusing what cannot be read twice the same (pipes, devices).
 func openBinaryFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
-    let file: FileSource
-    do {
-        file = try FileSource(path: path)
-    } catch {
-        throw .file(error)
-    }
+    let file = try openFile(path)
     if let kind = file.specialFileKind { throw .notARegularFile(path: path, kind: kind) }
     return file
 }

@@ -9,4 +9,6 @@ enum InputLimits {
     static let witWorld = 16 << 20
     /// `push -c/--config`: the config blob, `{}` by default.
     static let config = 1 << 20
+    /// `run --host-data`, `--link-definitions`: what a host sends a provider.
+    static let hostData = 16 << 20
 }

@@ -17,7 +17,8 @@ struct Par: AsyncParsableCommand {
             """,
         subcommands: [
             CreateCommand.self, InsertCommand.self, InspectCommand.self, VerifyCommand.self,
-            ExtractCommand.self, KeysCommand.self, PushCommand.self, PullCommand.self,
+            ExtractCommand.self, KeysCommand.self, PushCommand.self, PullCommand.self, RunCommand.self,
+            CacheCommand.self,
         ]
     )
 

@@ -18,7 +18,29 @@ public final class LocalRegistry: @unchecked Sendable {
     /// Over HTTPS, with a certificate from ``TestCertificates``.
     public static let withTLS = Result { try LocalRegistry(tls: try TestCertificates.shared.get()) }
 
-    init(user: String? = nil, password: String? = nil, tls: TestCertificates? = nil) throws {
+    /// A registry of its own for one test, logging every request to ``log``, which the test
+    /// may stop (``stop()``).
+    public static func dedicated() throws -> LocalRegistry {
+        try LocalRegistry(logsRequests: true)
+    }
+
+    /// Where a dedicated registry logs its requests.
+    public var log: String { directory + "/requests.log" }
+
+    /// How many GET requests for a blob the registry has served so far.
+    public func blobDownloads(_ digest: String) throws -> Int {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { $0.contains("GET /v2/") && $0.contains("/blobs/" + digest) }.count
+    }
+
+    /// Stops the registry now.
+    public func stop() {
+        try? lifeline.fileHandleForWriting.close()
+        process.waitUntilExit()
+        for _ in 0..<100 where Self.accepts(port: UInt16(address.split(separator: ":").last!)!) { usleep(50_000) }
+    }
+
+    init(user: String? = nil, password: String? = nil, tls: TestCertificates? = nil, logsRequests: Bool = false) throws {
         guard let binary = ["/usr/bin/docker-registry", "/usr/sbin/docker-registry"].first(where: FileManager.default.isExecutableFile)
         else { throw ToolMissing(message: "the registry tests need Debian's docker-registry: apt-get install docker-registry apache2-utils") }
         directory = try ExternalTools.temporaryDirectory()
@@ -27,7 +49,9 @@ public final class LocalRegistry: @unchecked Sendable {
         var config = """
             version: 0.1
             log:
-              level: error
+              level: \(logsRequests ? "info" : "error")
+              accesslog:
+                disabled: \(logsRequests ? "false" : "true")
             storage:
               filesystem:
                 rootdirectory: \(directory)/data
@@ -60,7 +84,10 @@ public final class LocalRegistry: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // The registry runs until our end of the lifeline closes, which happens when this
         // process exits, however it exits.
-        process.arguments = ["-c", "\"$0\" serve \"$1\" >/dev/null 2>&1 & child=$!; cat >/dev/null; kill $child", binary, directory + "/config.yml"]
+        process.arguments = [
+            "-c", "\"$0\" serve \"$1\" >\"$2\" 2>&1 & child=$!; cat >/dev/null; kill $child; wait $child", binary,
+            directory + "/config.yml", logsRequests ? directory + "/requests.log" : "/dev/null",
+        ]
         process.standardInput = lifeline
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

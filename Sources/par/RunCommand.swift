@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import PARBytes
+import PARClaims
+import PARHost
+import PARNKeys
+import PARRegistry
+
+/// `par run`: start a provider the way a wasmCloud 1.x host does, from a verified,
+/// content-addressed cache. wash has no such command.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Start a provider as a wasmCloud host does: this machine's binary, verified, from the cache.",
+        discussion: """
+            SOURCE is an archive file or a registry reference. par verifies the claims (signature, \
+            --trusted-issuer, expiry) and the binary's hash on every run, from the very file it \
+            then executes, and replaces itself with the provider: same process id, signals and \
+            exit status. The provider gets no arguments, only RUST_LOG and OTEL_* from the \
+            environment, and the host data on standard input (base64, then CRLF), as the host \
+            sends them. A digest reference, or a tag with --offline, starts without the network.
+            """
+    )
+
+    @Argument(help: "An archive file, or a registry reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST).")
+    var source: String
+
+    @Option(name: .shortAndLong, help: "The target to run, as ARCH-OS (default: this machine's).", transform: Target.parsing)
+    var target: Target = .native
+
+    @Flag(help: "Never reach the registry: start from the cache, or fail.")
+    var offline = false
+
+    @OptionGroup(title: "Host data") var host: HostDataOptions
+    @OptionGroup(title: "Cache") var cache: CacheOptions
+    @OptionGroup(title: "Trust") var trust: TrustOptions
+    @OptionGroup(title: "Registry (when SOURCE is a reference)") var registry: RegistryOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await output.runAsync { console in
+            let providerSource: ProviderSource
+            if let reference = registryReference(source) {
+                providerSource = .reference(reference)
+            } else {
+                providerSource = .file(source)
+            }
+            var client: ProviderRegistry?
+            if case .reference(let reference) = providerSource, !offline {
+                client = try registry.client(for: reference, console: console)
+            }
+            let prepared = try await cache.open().prepare(
+                providerSource, target: target, policy: trust.policy, offline: offline, registry: client,
+                events: { console.note($0) })
+            let document = try host.document(providerKey: prepared.claims.subject)
+            try prepared.exec(
+                hostData: Array(document.serialized.utf8),
+                environment: HostData.providerEnvironment(from: ProcessInfo.processInfo.environment))
+        }
+    }
+}
+
+/// What `par run` tells the provider, as a host fills `HostData`.
+struct HostDataOptions: ParsableArguments {
+    @Option(help: "The host's server public key (N...); default: a new one.", transform: NKeyPublicKey.parsing)
+    var hostID: NKeyPublicKey?
+
+    @Option(help: "The lattice's NATS URL.")
+    var latticeURL = "nats://127.0.0.1:4222"
+
+    @Option(help: "The lattice.")
+    var latticePrefix = "default"
+
+    @Option(name: .customLong("config"), help: "Provider configuration KEY=VALUE; repeat for several.", transform: Annotation.parsing)
+    var config: [Annotation] = []
+
+    @Option(help: "The log level: error, warn, info, debug, trace or critical.")
+    var logLevel: LogLevel = .info
+
+    @Flag(help: "Ask the provider for structured (JSON) logs.")
+    var structuredLogging = false
+
+    @Option(help: "A JSON file: the initial link definitions, a list.")
+    var linkDefinitions: String?
+
+    @Option(help: "A JSON file: the whole host data document, sent as it is.")
+    var hostData: String?
+
+    func validate() throws {
+        if let hostID, hostID.role != .server {
+            throw ValidationError("--host-id \(hostID) is a \(hostID.role) key: a host is a server key (N...)")
+        }
+        if hostData != nil, linkDefinitions != nil || !config.isEmpty {
+            throw ValidationError("--host-data gives the whole document: --config and --link-definitions go inside it")
+        }
+    }
+
+    /// The host data document: the file given, or one made as the host makes it.
+    func document(providerKey: NKeyPublicKey) throws -> JSONValue {
+        if let hostData {
+            let bytes = try readFile(hostData, flag: "--host-data", limit: InputLimits.hostData)
+            do {
+                return try JSONValue(parsing: bytes)
+            } catch {
+                throw CLIError("--host-data \(hostData) is not valid JSON (\(error)): give the host data document")
+            }
+        }
+        var data = HostData(
+            hostID: (hostID ?? NKeyPair.generate(role: .server).publicKey).encoded, providerKey: providerKey.encoded)
+        data.latticeURL = latticeURL
+        data.latticePrefix = latticePrefix
+        data.config = Dictionary(config.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        data.logLevel = logLevel.rawValue
+        data.structuredLogging = structuredLogging
+        if let linkDefinitions {
+            let bytes = try readFile(linkDefinitions, flag: "--link-definitions", limit: InputLimits.hostData)
+            guard case .array(let links)? = try? JSONValue(parsing: bytes) else {
+                throw CLIError("--link-definitions \(linkDefinitions) is not a JSON list: give a list of link definitions")
+            }
+            data.linkDefinitions = links
+        }
+        return data.json
+    }
+}
+
+/// The host's log levels, as `HostData` spells them.
+enum LogLevel: String, ExpressibleByArgument, CaseIterable {
+    case error, warn, info, debug, trace, critical
+}
