@@ -55,8 +55,10 @@ public final class PreparedProvider: @unchecked Sendable {
     /// - Throws: ``ProviderCacheError`` when it cannot be started; on success it never returns.
     public func exec(hostData: [UInt8], environment: [String: String]) throws(ProviderCacheError) -> Never {
         // Standard input is an unlinked file holding the data: any size arrives whole, and
-        // the provider reads it to its end.
-        var template = Array("/tmp/par-host-data-XXXXXX".utf8CString)
+        // the provider reads it to its end. It is made in the cache's own folder (0700, this
+        // user's), as the data may hold secrets.
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
+        var template = Array((folder + "/downloads/host-data-XXXXXX").utf8CString)
         let input = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard input >= 0 else { throw .cannotStart(path: path, code: errno) }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }

@@ -3,6 +3,14 @@ import PARClaims
 import PARRegistry
 import ProviderArchiveKit
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Why a provider could not be prepared from the cache, or the cache could not be used.
 public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
     /// A cache folder is not safe to run binaries from.
@@ -43,11 +51,3 @@ public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
