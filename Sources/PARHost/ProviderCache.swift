@@ -147,7 +147,7 @@ public struct ProviderCache: Sendable {
     ) async throws(ProviderCacheError) -> SHA256Hash {
         if let digest = reference.digest { return digest }
         let record = tagRecordPath(reference)
-        if offline || registry == nil {
+        guard !offline, let registry else {
             guard let text = try? readSmallFile(record), let json = try? JSONValue(parsing: text),
                 let digest = json["manifest"]?.stringValue.flatMap(SHA256Hash.init(ociDigest:))
             else { throw .notCached(reference.description) }
@@ -155,7 +155,7 @@ public struct ProviderCache: Sendable {
         }
         let digest: SHA256Hash
         do {
-            digest = try await registry!.resolve(reference)
+            digest = try await registry.resolve(reference)
         } catch {
             throw .registry(error)
         }

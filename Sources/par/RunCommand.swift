@@ -46,8 +46,12 @@ struct RunCommand: AsyncParsableCommand {
                 providerSource = .file(source)
             }
             var client: ProviderRegistry?
-            if case .reference(let reference) = providerSource, !offline {
-                client = try registry.client(for: reference, console: console)
+            if case .reference(let reference) = providerSource {
+                // As pull: a moving `latest` is taken only on purpose.
+                if reference.digest == nil, reference.tag == nil || reference.tag == "latest", !registry.allowLatest {
+                    throw RegistryError.latestRefused(reference.description)
+                }
+                if !offline { client = try registry.client(for: reference, console: console) }
             }
             let prepared = try await cache.open().prepare(
                 providerSource, target: target, policy: trust.policy, offline: offline, registry: client,

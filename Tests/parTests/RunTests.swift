@@ -185,6 +185,8 @@ import Testing
         try FileManager.default.removeItem(atPath: record)
         expectFailure(try work.par(["run", reference, "--offline", "--cache-dir", "cache"]), saying: "it was removed, not run")
         #expect(!FileManager.default.fileExists(atPath: record))
+        // `latest` only on purpose, as pull.
+        expectFailure(try work.par(["run", "\(registry.address)/providers/run-test", "--offline", "--cache-dir", "cache"]), saying: "--allow-latest")
         // A tag never resolved is not in the cache: offline refuses it, in one line.
         expectFailure(
             try work.par(["run", "\(registry.address)/providers/run-test:2.0.0", "--offline", "--cache-dir", "cache"]),
