@@ -167,8 +167,8 @@ public struct ProviderCache: Sendable {
         return digest
     }
 
-    /// Pulls the archive a manifest names into `downloads/`, verified, and fills the cache
-    /// from it. Returns the archive's digest.
+    /// Pulls the archive a manifest names into `downloads/` (of an image index, only the
+    /// slice of `target`), verified, and fills the cache from it. Returns the archive's digest.
     private func download(
         _ reference: ImageReference, manifest: SHA256Hash, target: Target, policy: VerificationPolicy,
         registry: ProviderRegistry
@@ -179,14 +179,16 @@ public struct ProviderCache: Sendable {
             // The name is fixed per manifest: a download a killed process left is removed by the next.
             pulled = try await registry.pull(
                 pinned, to: .named(folder: root + "/downloads", name: manifest.lowercaseHex), expectedDigest: manifest,
-                allowLatest: true, policy: policy)
+                allowLatest: true, policy: policy, platform: .target(target))
         } catch {
             throw .registry(error)
         }
         defer { unlink(pulled.path) }
-        try fill(archive: pulled.layerDigest, from: pulled.path, target: target, policy: policy)
-        try writeSmallFile(root + "/refs/" + manifest.lowercaseHex, Array(pulled.layerDigest.ociDigest.utf8))
-        return pulled.layerDigest
+        // A single slice or archive is always one layer.
+        guard let layer = pulled.layerDigest else { throw .notCached(reference.description) }
+        try fill(archive: layer, from: pulled.path, target: target, policy: policy)
+        try writeSmallFile(root + "/refs/" + manifest.lowercaseHex, Array(layer.ociDigest.utf8))
+        return layer
     }
 
     /// Extracts and verifies `target` from an archive file into `binaries/`, then records the

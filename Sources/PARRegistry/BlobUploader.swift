@@ -33,6 +33,20 @@ struct BlobUploader {
         }
     }
 
+    /// Uploads a blob unless the registry has it already.
+    ///
+    /// - Returns: Whether it was uploaded.
+    func ensure(
+        _ content: BlobContent, blob: OCIDescriptor, progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(RegistryError) -> Bool {
+        if try await exists(blob.digest) {
+            progress?(blob.size, blob.size)
+            return false
+        }
+        try await upload(content, digest: blob.digest, size: blob.size, progress: progress)
+        return true
+    }
+
     /// Uploads a blob, retried from the start on transient failures.
     func upload(
         _ content: BlobContent, digest: SHA256Hash, size: UInt64, progress: (@Sendable (UInt64, UInt64) -> Void)?

@@ -84,12 +84,7 @@ public struct OCIManifest: Sendable {
         }
         var mediaType = Self.dockerManifestMediaType
         if case .string(let type)? = json["mediaType"] { mediaType = type }
-        var annotations: [(key: String, value: String)] = []
-        if case .object(let members)? = json["annotations"] {
-            annotations = members.compactMap { member in
-                if case .string(let value) = member.value { (member.key, value) } else { nil }
-            }
-        }
+        let annotations = stringMembers(json["annotations"])
         self.init(
             mediaType: mediaType, config: try OCIDescriptor(json: config, what: "the config"),
             layers: try layers.enumerated().map { index, layer throws(RegistryError) in

@@ -83,14 +83,16 @@ public struct ProviderRegistry: Sendable {
 
     /// What a pull found.
     public struct PullResult: Sendable {
-        /// The manifest's digest.
+        /// The digest of what the reference names: the manifest, or the image index.
         public let manifestDigest: SHA256Hash
-        /// The archive layer's digest.
-        public let layerDigest: SHA256Hash
+        /// The archive layer's digest; `nil` for an archive put together from slices.
+        public let layerDigest: SHA256Hash?
         /// Where the archive was written.
         public let path: String
-        /// What verifying the archive found.
+        /// What verifying the archive found; its `kind` says whether it is a slice.
         public let archive: VerifiedArchive
+        /// The slices taken from an image index; empty for a single manifest.
+        public let slices: [PlatformSliceDescription]
     }
 
     /// Verifies an archive file, then pushes it: config and layer blobs (skipped when the
@@ -110,8 +112,7 @@ public struct ProviderRegistry: Sendable {
         annotations: [(key: String, value: String)] = [], allowLatest: Bool = false,
         progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> PushResult {
-        let tag = reference.tag ?? "latest"
-        guard allowLatest || (reference.tag != nil && tag != "latest") else { throw .latestRefused(reference.description) }
+        let tag = try Self.tag(of: reference, allowLatest: allowLatest)
         // One read of the file both verifies the archive and computes the layer's digest.
         let layer: OCIDescriptor
         do {
@@ -142,29 +143,11 @@ public struct ProviderRegistry: Sendable {
             try await session.authenticate(scope: scope)
             let uploader = BlobUploader(
                 session: session, repository: reference.repository, scope: scope, chunkSize: chunkSize, monolithic: monolithicPush)
-            var uploaded = 0
-            var existing = 0
-            for (blob, content) in [(configBlob, BlobContent.bytes(config)), (layer, .file(path))] {
-                if try await uploader.exists(blob.digest) {
-                    existing += 1
-                    if case .file = content { progress?(blob.size, blob.size) }
-                } else {
-                    let report: (@Sendable (UInt64, UInt64) -> Void)? = if case .file = content { progress } else { nil }
-                    try await uploader.upload(content, digest: blob.digest, size: blob.size, progress: report)
-                    uploaded += 1
-                }
-            }
-            let answer = try await session.send(
-                HTTPRequest(
-                    method: .PUT, url: session.url("/v2/\(reference.repository)/manifests/\(tag)"),
-                    headers: [("Content-Type", Self.manifestMediaType)], body: .bytes(manifestBytes)),
-                scope: scope, repeatable: true)
-            guard answer.status == 201 || answer.status == 200 else {
-                throw Self.failure(answer, request: "PUT manifest", notFound: "the repository \(reference.repository)")
-            }
-            if let text = answer.header("Docker-Content-Digest"), let answered = SHA256Hash(ociDigest: text), answered != manifestDigest {
-                throw .digestMismatch(what: "manifest", expected: manifestDigest, actual: answered)
-            }
+            let configUploaded = try await uploader.ensure(.bytes(config), blob: configBlob, progress: nil)
+            let layerUploaded = try await uploader.ensure(.file(path), blob: layer, progress: progress)
+            let uploaded = (configUploaded ? 1 : 0) + (layerUploaded ? 1 : 0)
+            let existing = 2 - uploaded
+            try await putManifest(manifestBytes, mediaType: Self.manifestMediaType, at: tag, session: session, scope: scope)
             return PushResult(
                 reference: reference, tag: tag, manifestDigest: manifestDigest, uploadedBlobs: uploaded, existingBlobs: existing)
         }
@@ -175,6 +158,12 @@ public struct ProviderRegistry: Sendable {
     /// descriptor's size, digest computed as it arrives), verifies the archive, and only then
     /// renames it into place.
     ///
+    /// When the reference names an image index of platform slices, only the slice `platform`
+    /// chooses is downloaded (a host's own by default) and verified as a slice of that
+    /// target; with ``PlatformChoice/allTargets`` every slice is, and they are put back
+    /// together into the full archive, which must verify whole. `expectedDigest` may pin the
+    /// index or the slice taken.
+    ///
     /// - Parameters:
     ///   - reference: What to pull; a tag other than `latest`, or a digest, unless `allowLatest`.
     ///   - destination: Where to write the archive: a path, or a folder and a base name to which
@@ -182,12 +171,15 @@ public struct ProviderRegistry: Sendable {
     ///   - expectedDigest: The manifest digest to require.
     ///   - allowLatest: Accept the tag `latest`, or no tag.
     ///   - policy: How to verify the pulled archive (trusted issuers, expiry).
+    ///   - platform: Which slice of an image index to take (see ``PlatformChoice``); a
+    ///     single manifest's archive is taken as it is.
     ///   - progress: Bytes of the archive downloaded so far, and its size.
     /// - Returns: The digests, the path, and what verification found.
     /// - Throws: ``RegistryError``; nothing is left at `destination` or beside it on failure.
     public func pull(
         _ reference: ImageReference, to destination: PullDestination, expectedDigest: SHA256Hash? = nil, allowLatest: Bool = false,
-        policy: VerificationPolicy = .default, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        policy: VerificationPolicy = .default, platform: PlatformChoice = .native,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> PullResult {
         if reference.digest == nil {
             guard allowLatest || (reference.tag != nil && reference.tag != "latest") else {
@@ -197,40 +189,57 @@ public struct ProviderRegistry: Sendable {
         return try await withSession(reference) { session throws(RegistryError) in
             let scope = "repository:\(reference.repository):pull"
             try await session.authenticate(scope: scope)
-            let manifestReference = reference.digest?.description ?? reference.tag ?? "latest"
-            let answer = try await session.send(
-                HTTPRequest(
-                    method: .GET, url: session.url("/v2/\(reference.repository)/manifests/\(manifestReference)"),
-                    headers: [("Accept", "\(Self.manifestMediaType), \(OCIManifest.dockerManifestMediaType)")]),
-                scope: scope, repeatable: true)
-            guard answer.status == 200 else {
-                throw Self.failure(answer, request: "GET manifest", notFound: reference.description)
+            let (body, manifestDigest) = try await fetchManifest(
+                reference.digest?.description ?? reference.tag ?? "latest", of: reference, session: session, scope: scope)
+            if let pinned = reference.digest, pinned != manifestDigest {
+                throw .digestMismatch(what: "manifest", expected: pinned, actual: manifestDigest)
             }
-            let manifestDigest = SHA256Hash.of(answer.body)
-            for pinned in [reference.digest, expectedDigest] {
-                if let pinned, pinned != manifestDigest {
-                    throw .digestMismatch(what: "manifest", expected: pinned, actual: manifestDigest)
-                }
+            if OCIImageIndex.isIndex(body) {
+                let index = try OCIImageIndex(parsing: body)
+                return try await pull(
+                    index, digest: manifestDigest, session: session, scope: scope, to: destination, expectedDigest: expectedDigest,
+                    policy: policy, platform: platform, progress: progress)
             }
-            let manifest = try OCIManifest(parsing: answer.body)
+            if let expectedDigest, expectedDigest != manifestDigest {
+                throw .digestMismatch(what: "manifest", expected: expectedDigest, actual: manifestDigest)
+            }
+            let manifest = try OCIManifest(parsing: body)
             guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
             let download = try await self.download(layer, from: session, scope: scope, to: destination, progress: progress)
             let verified: VerifiedArchive
-            do {
-                verified = try ProviderArchive.verify(from: try FileSource(path: download.path), policy: policy)
-            } catch let error as ProviderArchiveError {
-                download.discard()
-                throw .invalidArchive(error)
+            do throws(ProviderArchiveError) {
+                verified = try Self.verifyPulled(download.path, manifest: manifest, platform: platform, policy: policy)
             } catch {
                 download.discard()
-                throw .file(error as? FileError ?? FileError(operation: "read", path: download.path, code: EIO))
+                throw .invalidArchive(error)
             }
             do throws(FileError) {
                 try download.commit()
             } catch {
                 throw .file(error)
             }
-            return PullResult(manifestDigest: manifestDigest, layerDigest: layer.digest, path: download.destination, archive: verified)
+            return PullResult(
+                manifestDigest: manifestDigest, layerDigest: layer.digest, path: download.destination, archive: verified, slices: [])
+        }
+    }
+
+    /// Verifies an archive pulled from a single manifest: a slice when the manifest says it
+    /// holds one (as par's slice manifests do), else the full archive.
+    private static func verifyPulled(
+        _ path: String, manifest: OCIManifest, platform: PlatformChoice, policy: VerificationPolicy
+    ) throws(ProviderArchiveError) -> VerifiedArchive {
+        let annotated = manifest.annotations.first { $0.key == OCIImageIndex.targetAnnotation }.flatMap { try? Target($0.value) }
+        switch (annotated, platform) {
+        case (let slice?, .native):
+            return try ProviderArchive.verifySlice(path: path, target: slice, policy: policy)
+        case (let slice?, .target(let wanted)):
+            let verified = try ProviderArchive.verifySlice(path: path, target: slice, policy: policy)
+            guard slice == wanted else { throw .wrongSliceTarget(expected: wanted, actual: slice) }
+            return verified
+        case (nil, .target(let wanted)):
+            return try ProviderArchive.verify(path: path, requiredTargets: [wanted], policy: policy)
+        case (_, .allTargets), (nil, .native):
+            return try ProviderArchive.verify(path: path, policy: policy)
         }
     }
 
@@ -246,7 +255,7 @@ public struct ProviderRegistry: Sendable {
             let scope = "repository:\(reference.repository):pull"
             try await session.authenticate(scope: scope)
             let url = session.url("/v2/\(reference.repository)/manifests/\(reference.tag ?? "latest")")
-            let accept = [("Accept", "\(Self.manifestMediaType), \(OCIManifest.dockerManifestMediaType)")]
+            let accept = [("Accept", Self.acceptedManifestTypes)]
             let head = try await session.send(HTTPRequest(method: .HEAD, url: url, headers: accept), scope: scope, repeatable: true)
             guard head.status == 200 else { throw Self.failure(head, request: "HEAD manifest", notFound: reference.description) }
             if let text = head.header("Docker-Content-Digest"), let digest = SHA256Hash(ociDigest: text) { return digest }
@@ -280,7 +289,7 @@ public struct ProviderRegistry: Sendable {
     // MARK: - Pieces
 
     /// Runs `body` with a session whose HTTP client is shut down afterwards, whatever happens.
-    private func withSession<Result: Sendable>(
+    func withSession<Result: Sendable>(
         _ reference: ImageReference, _ body: (RegistrySession) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
         let transport = try RegistryTransport(registry: reference.registry, tls: tls, limits: limits)
@@ -298,7 +307,7 @@ public struct ProviderRegistry: Sendable {
 
     /// Downloads a blob into a temporary file beside the destination, retried from the start
     /// on transient failures.
-    private func download(
+    func download(
         _ layer: OCIDescriptor, from session: RegistrySession, scope: String, to destination: PullDestination,
         progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(RegistryError) -> BlobDownload {
@@ -325,6 +334,55 @@ public struct ProviderRegistry: Sendable {
                 await session.sleep(delay)
             }
         }
+    }
+
+    /// The tag a push goes to: `latest`, or none (which means `latest`), only when allowed.
+    static func tag(of reference: ImageReference, allowLatest: Bool) throws(RegistryError) -> String {
+        let tag = reference.tag ?? "latest"
+        guard allowLatest || (reference.tag != nil && tag != "latest") else { throw .latestRefused(reference.description) }
+        return tag
+    }
+
+    /// Every manifest type a pull reads: OCI's and Docker's manifests and indexes.
+    static let acceptedManifestTypes = [
+        manifestMediaType, OCIManifest.dockerManifestMediaType, OCIImageIndex.mediaType, OCIImageIndex.dockerManifestListMediaType,
+    ].joined(separator: ", ")
+
+    /// Fetches a manifest or index by tag or digest: its bytes (at most the answer limit)
+    /// and their digest.
+    func fetchManifest(
+        _ tagOrDigest: String, of reference: ImageReference, session: RegistrySession, scope: String
+    ) async throws(RegistryError) -> (body: [UInt8], digest: SHA256Hash) {
+        let answer = try await session.send(
+            HTTPRequest(
+                method: .GET, url: session.url("/v2/\(reference.repository)/manifests/\(tagOrDigest)"),
+                headers: [("Accept", Self.acceptedManifestTypes)]),
+            scope: scope, repeatable: true)
+        guard answer.status == 200 else {
+            throw Self.failure(answer, request: "GET manifest", notFound: reference.description)
+        }
+        return (answer.body, SHA256Hash.of(answer.body))
+    }
+
+    /// Puts a manifest or index under a tag or its digest, and checks the digest the
+    /// registry answers.
+    @discardableResult
+    func putManifest(
+        _ bytes: [UInt8], mediaType: String, at tagOrDigest: String, session: RegistrySession, scope: String
+    ) async throws(RegistryError) -> SHA256Hash {
+        let digest = SHA256Hash.of(bytes)
+        let answer = try await session.send(
+            HTTPRequest(
+                method: .PUT, url: session.url("/v2/\(session.reference.repository)/manifests/\(tagOrDigest)"),
+                headers: [("Content-Type", mediaType)], body: .bytes(bytes)),
+            scope: scope, repeatable: true)
+        guard answer.status == 201 || answer.status == 200 else {
+            throw Self.failure(answer, request: "PUT manifest", notFound: "the repository \(session.reference.repository)")
+        }
+        if let text = answer.header("Docker-Content-Digest"), let answered = SHA256Hash(ociDigest: text), answered != digest {
+            throw .digestMismatch(what: "manifest", expected: digest, actual: answered)
+        }
+        return digest
     }
 
     static func failure(_ answer: HTTPAnswer, request: String, notFound: String) -> RegistryError {

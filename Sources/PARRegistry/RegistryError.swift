@@ -1,4 +1,5 @@
 import PARBytes
+import PARClaims
 import ProviderArchiveKit
 
 /// Why a push or pull failed, with a message that says what to do. No case carries a
@@ -40,6 +41,14 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case uploadRejected(SHA256Hash)
     /// The manifest holds no provider archive layer.
     case notAProviderArchive(mediaTypes: [String])
+    /// An image index lists more manifests than a provider archive has targets.
+    case indexTooLarge(entries: Int, limit: Int)
+    /// An image index lists another index, which no provider host reads.
+    case nestedIndex(SHA256Hash)
+    /// An image index has no slice for the target asked for.
+    case noSliceForTarget(Target, available: [String])
+    /// A platform slice an index lists is not valid, or not the slice its entry says.
+    case invalidSlice(platform: String, manifest: SHA256Hash, ProviderArchiveError)
     /// The archive is not valid: refused before a push, or after a pull.
     case invalidArchive(ProviderArchiveError)
     /// The registry answered something this client does not understand.
@@ -89,6 +98,14 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             "the registry refused the uploaded blob \(digest): its bytes arrived changed; try again"
         case .notAProviderArchive(let mediaTypes):
             "the image holds no provider archive layer (found \(mediaTypes.isEmpty ? "no layers" : mediaTypes.joined(separator: ", "))): it is not a provider archive"
+        case .indexTooLarge(let entries, let limit):
+            "the image index lists \(entries) manifests, more than the \(limit) targets a provider archive can hold: refusing it"
+        case .nestedIndex(let digest):
+            "the image index lists another index (\(digest)), which no provider host reads: refusing it"
+        case .noSliceForTarget(let target, let available):
+            "the image index has no slice for \(target) (\(OCIPlatform(target: target))); it has \(available.isEmpty ? "none" : available.joined(separator: ", ")): choose one with --target"
+        case .invalidSlice(let platform, let manifest, let error):
+            "the slice for \(platform) (\(manifest)) is not valid: \(error)"
         case .invalidArchive(let error):
             "the archive is not valid: \(error)"
         case .unexpectedResponse(let status, let request, let detail):

@@ -11,8 +11,8 @@ import PARContainer
 /// moment it arrives), that every binary and world.wasm is claimed, and each one's hash
 /// (as soon as both the bytes and the claims are known). The content of the current entry is
 /// read through ``read(into:)``; whatever a loop leaves unread is hashed and checked when it
-/// moves on. ``finish(requireAllClaimed:requiredTargets:)`` then checks what only the end
-/// can tell: claims present, targets present.
+/// moves on. ``finish(_:)`` then checks what only the end can tell: claims present, targets
+/// present.
 ///
 /// In ``Mode/unverified`` mode (showing what a damaged archive claims), claims.jwt is kept as
 /// read and not checked, and entries that are not valid archive entries are skipped.
@@ -119,28 +119,44 @@ final class ArchiveReader: ByteSource {
         return count
     }
 
+    /// What ``finish(_:)`` requires to be present.
+    enum Expectation {
+        /// Every signed target (and world.wasm, when signed), and these.
+        case full(requiredTargets: [Target])
+        /// These targets; others the claims sign may be absent, as in a host's load of its own.
+        case partial(requiredTargets: [Target])
+        /// A platform slice: exactly one binary (this target's, when given), and world.wasm
+        /// when signed.
+        case slice(Target?)
+    }
+
     /// Reads to the end of the archive, then checks that it has verified claims and at least
-    /// one binary, and the targets asked for.
+    /// one binary, and what `expectation` asks.
     ///
-    /// - Parameters:
-    ///   - requireAllClaimed: Every target the claims name (and world.wasm, if claimed) must
-    ///     be present.
-    ///   - requiredTargets: Targets that must be present.
+    /// - Parameter expectation: The targets that must be present.
     /// - Returns: What verification found.
     /// - Throws: ``ProviderArchiveError`` naming the first check that failed.
-    func finish(requireAllClaimed: Bool, requiredTargets: [Target] = []) throws(ProviderArchiveError) -> VerifiedArchive {
+    func finish(_ expectation: Expectation) throws(ProviderArchiveError) -> VerifiedArchive {
         while try next() != nil {}
         guard let token else { throw .missingClaims }
         guard !binaries.isEmpty else { throw .noTargets }
         let metadata = token.claims.metadata
-        if requireAllClaimed {
-            if metadata.worldHash != nil, world == nil { throw .missingWorld }
+        let present = binaries.keys.sorted()
+        switch expectation {
+        case .full(let required):
             if let missing = metadata.targetHashes.keys.sorted().first(where: { binaries[$0] == nil }) {
+                // One binary of several signed is a slice: said as such, so nobody takes it for damage.
+                if present.count == 1 { throw .platformSlice(present[0], signedTargets: metadata.targetHashes.count) }
                 throw .missingTarget(missing)
             }
-        }
-        if let missing = requiredTargets.first(where: { binaries[$0] == nil }) {
-            throw .targetNotFound(missing, available: binaries.keys.sorted())
+            if metadata.worldHash != nil, world == nil { throw .missingWorld }
+            if let missing = required.first(where: { binaries[$0] == nil }) { throw .targetNotFound(missing, available: present) }
+        case .partial(let required):
+            if let missing = required.first(where: { binaries[$0] == nil }) { throw .targetNotFound(missing, available: present) }
+        case .slice(let target):
+            guard present.count == 1 else { throw .notASlice(targets: present) }
+            if let target, present[0] != target { throw .wrongSliceTarget(expected: target, actual: present[0]) }
+            if metadata.worldHash != nil, world == nil { throw .missingWorld }
         }
         return VerifiedArchive(token: token, targets: binaries, world: world, isCompressed: isCompressed)
     }

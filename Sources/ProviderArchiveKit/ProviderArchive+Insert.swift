@@ -143,7 +143,7 @@ private struct Rewrite {
                 try reader.forEachChunk { try writer.write($0) }
             }
         }
-        return try reader.finish(requireAllClaimed: true)
+        return try reader.finish(.full(requiredTargets: []))
     }
 
     /// Signs the new claims (the old metadata with the target's new hash) and starts the new

@@ -118,8 +118,8 @@ extension ProviderArchive {
         }
         let verified: VerifiedArchive
         switch selection {
-        case .all: verified = try reader.finish(requireAllClaimed: true)
-        case .only(let target): verified = try reader.finish(requireAllClaimed: false, requiredTargets: [target])
+        case .all: verified = try reader.finish(.full(requiredTargets: []))
+        case .only(let target): verified = try reader.finish(.partial(requiredTargets: [target]))
         }
         return ProviderArchive(token: verified.token, selection: selection, verified: verified, world: world, binaries: binaries)
     }
@@ -174,7 +174,7 @@ extension ProviderArchive {
         from source: any ByteSource, requiredTargets: [Target] = [], policy: VerificationPolicy = .default
     ) throws(ProviderArchiveError) -> VerifiedArchive {
         let reader = try ArchiveReader(source, mode: .verifying(policy))
-        return try reader.finish(requireAllClaimed: true, requiredTargets: requiredTargets)
+        return try reader.finish(.full(requiredTargets: requiredTargets))
     }
 
     /// Verifies an archive and writes one target's binary to a file (mode 0755), streaming:
@@ -218,7 +218,7 @@ extension ProviderArchive {
             while let entry = try reader.next() {
                 if entry.name == .binary(target) { try reader.forEachChunk { try output.write($0) } }
             }
-            let verified = try reader.finish(requireAllClaimed: false, requiredTargets: [target])
+            let verified = try reader.finish(.partial(requiredTargets: [target]))
             // Only now, with every check passed, does the file appear.
             try output.commit()
             return verified

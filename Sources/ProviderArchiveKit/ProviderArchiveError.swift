@@ -33,6 +33,16 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
     case unclaimedEntry(String)
     /// The claims name a target whose binary is not in the archive.
     case missingTarget(Target)
+    /// A full archive was needed, and this is a platform slice: one of several signed targets.
+    case platformSlice(Target, signedTargets: Int)
+    /// A platform slice was needed, and the archive holds several binaries.
+    case notASlice(targets: [Target])
+    /// A platform slice holds another target than the one it stands for.
+    case wrongSliceTarget(expected: Target, actual: Target)
+    /// Platform slices to put together carry different claims.jwt: they are not of one archive.
+    case slicesDisagree(String)
+    /// Two platform slices to put together hold the same target.
+    case duplicateSlice(Target)
     /// The claims hold a hash for world.wasm but the archive has none.
     case missingWorld
     /// The requested target is not in the archive.
@@ -82,6 +92,16 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
             "\(name) has no hash in claims.jwt: it was added after signing; re-sign the archive if you trust it"
         case .missingTarget(let target):
             "claims.jwt names the target \(target), but the archive has no \(target.entryName): the archive is incomplete"
+        case .platformSlice(let target, let signed):
+            "the archive is a platform slice: it holds 1 of the \(signed) signed targets (\(target)), and a full archive is needed here; rebuild it from all the slices (par pull --all-targets)"
+        case .notASlice(let targets):
+            "the archive holds \(targets.count) binaries (\(targets.map(\.name).joined(separator: ", "))); a platform slice holds exactly one"
+        case .wrongSliceTarget(let expected, let actual):
+            "the platform slice for \(expected) holds \(actual.entryName) instead: it was published under the wrong platform"
+        case .slicesDisagree(let name):
+            "the slice \(name) carries another claims.jwt than the other slices: they are not slices of one signed archive"
+        case .duplicateSlice(let target):
+            "two slices hold \(target.entryName): an archive holds each target once"
         case .missingWorld:
             "claims.jwt has a hash for world.wasm, but the archive has none: the archive is incomplete"
         case .targetNotFound(let target, let available):

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PARBytes
 import PARClaims
+import PARRegistry
 import ProviderArchiveKit
 
 /// `par inspect`: show what an archive claims and whether it verified, as `wash inspect`
@@ -42,7 +43,12 @@ struct InspectCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await output.runAsync { console in
-            let (file, cleanup) = try await localArchive(archive, registry: registry, digest: digest, console: console)
+            let index = try await imageIndex(console: console)
+            // Of an index, this machine's slice if there is one, else the first listed.
+            let native = index?.slices.contains { $0.platform.matches(.native) } ?? true
+            let platform: PlatformChoice = native ? .native : index?.slices.first?.target.map { .target($0) } ?? .native
+            let (file, cleanup, _) = try await localArchive(
+                archive, registry: registry, digest: digest, platform: platform, console: console)
             defer { cleanup() }
             if jwtOnly {
                 let token = try ProviderArchive.tokenWithoutVerifying(path: file)
@@ -52,8 +58,14 @@ struct InspectCommand: AsyncParsableCommand {
             let failure: ProviderArchiveError?
             do throws(ProviderArchiveError) {
                 // Expiry is shown, not enforced, so an expired archive can still be looked at.
+                let policy = VerificationPolicy(allowsExpired: true)
                 report = try console.withProgress("verifying") { progress throws(ProviderArchiveError) in
-                    try ProviderArchive.verify(path: file, policy: VerificationPolicy(allowsExpired: true), progress: progress)
+                    do throws(ProviderArchiveError) {
+                        return try ProviderArchive.verify(path: file, policy: policy, progress: progress)
+                    } catch .platformSlice {
+                        // A slice is shown as what it is, not as a broken archive.
+                        return try ProviderArchive.verifySlice(path: file, policy: policy)
+                    }
                 }
                 failure = nil
             } catch {
@@ -63,7 +75,7 @@ struct InspectCommand: AsyncParsableCommand {
             // A file that cannot be read at all is the error; one that fails verification is shown.
             if case .file? = failure, let failure { throw failure }
             let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(path: file)
-            let table = table(claims, report: report, failure: failure)
+            let table = table(claims, report: report, failure: failure) + indexTable(index)
             guard let report else {
                 let message = "\(archive) failed verification: \(failure.map { "\($0)" } ?? "unknown")"
                 if console.format == .text {
@@ -78,8 +90,33 @@ struct InspectCommand: AsyncParsableCommand {
                 StandardStreams.writeMessage(line + "\n")
                 throw ExitCode.failure
             }
-            return CommandResult(text: table, json: washSummary(claims) + details(claims, report: report))
+            var json = washSummary(claims) + details(claims, report: report) + archiveKindDetails(report)
+            if let index {
+                json.append(("index", .object([("digest", .string(index.indexDigest.ociDigest)), ("slices", sliceDetails(index.slices))])))
+            }
+            return CommandResult(text: table, json: json)
         }
+    }
+
+    /// The platform slices, when ARCHIVE is a reference to an image index.
+    private func imageIndex(console: Console) async throws -> (indexDigest: SHA256Hash, slices: [PlatformSliceDescription])? {
+        guard let reference = registryReference(archive) else { return nil }
+        do {
+            return try await registry.client(for: reference, console: console).platformSlices(of: reference)
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
+    /// The index's slices: platform, target, layer size and manifest digest.
+    private func indexTable(_ index: (indexDigest: SHA256Hash, slices: [PlatformSliceDescription])?) -> [String] {
+        guard let index else { return [] }
+        return ["", "Image Index (\(index.slices.count) platform slices, \(index.indexDigest.ociDigest))"]
+            + index.slices.map { slice in
+                "  " + slice.platform.description.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + (slice.target?.name ?? "").padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + formatBytes(slice.layer.size).padding(toLength: 12, withPad: " ", startingAt: 0) + slice.manifestDigest.ociDigest
+            }
     }
 
     /// The claims and what verification found, as `wash inspect` lays them out.
@@ -97,6 +134,7 @@ struct InspectCommand: AsyncParsableCommand {
             ("Can Be Used", claims.notBefore.map { $0 > now ? relativeTime($0) + " (NOT YET)" : relativeTime($0) } ?? "immediately"),
         ]
         if let report {
+            rows.append(("Archive", report.kind.description))
             rows.append(("Signature", "verified (Ed25519, by the account above)"))
             rows.append(("Hashes", "verified (\(report.targets.count) target\(report.targets.count == 1 ? "" : "s")\(report.world == nil ? "" : " and world.wasm"))"))
         } else if let failure {
@@ -113,6 +151,8 @@ struct InspectCommand: AsyncParsableCommand {
             if let info = report?.targets[target] {
                 // A labelled hash is an OCI-style digest: sha256: and lowercase hex.
                 line += formatBytes(info.size).padding(toLength: 12, withPad: " ", startingAt: 0) + info.hash.ociDigest
+            } else if report?.kind.isPlatformSlice == true {
+                line += "(not in this slice)"
             }
             lines.append(line)
         }

@@ -1,5 +1,6 @@
 import PARBytes
 import PARClaims
+import PARRegistry
 import ProviderArchiveKit
 
 extension JSONValue {
@@ -34,5 +35,28 @@ func washSummary(_ claims: ProviderClaims) -> [(key: String, value: JSONValue)] 
 func entryDetails(_ report: VerifiedArchive) -> JSONValue {
     .object(report.targets.sorted { $0.key < $1.key }.map { target, info in
         (target.name, .object([("size", .integer(info.size)), ("sha256", .string(info.hash.hex))]))
+    })
+}
+
+/// Whether the archive is full or a platform slice, and how many targets its claims sign:
+/// `archive_kind` is `full`, `platform_slice` or `incomplete`.
+func archiveKindDetails(_ report: VerifiedArchive) -> [(key: String, value: JSONValue)] {
+    let kind: String
+    switch report.kind {
+    case .full: kind = "full"
+    case .platformSlice: kind = "platform_slice"
+    case .incomplete: kind = "incomplete"
+    }
+    return [("archive_kind", .string(kind)), ("signed_targets", .integer(report.signedTargets.count))]
+}
+
+/// The slices of an image index: platform, target, manifest and layer digests, layer size.
+func sliceDetails(_ slices: [PlatformSliceDescription]) -> JSONValue {
+    .array(slices.map { slice in
+        .object([
+            ("os", .string(slice.platform.os)), ("architecture", .string(slice.platform.architecture)),
+            ("target", .optional(slice.target?.name)), ("manifest_digest", .string(slice.manifestDigest.ociDigest)),
+            ("layer_digest", .string(slice.layer.digest.ociDigest)), ("size", .integer(slice.layer.size)),
+        ])
     })
 }

@@ -21,32 +21,52 @@ struct PullCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The manifest digest to require, with or without sha256:.", transform: SHA256Hash.parsing)
     var digest: SHA256Hash?
 
+    @Option(
+        name: .customLong("target"), help: "Of an image index of platform slices, the slice to take (ARCH-OS; default: this machine's).",
+        transform: Target.parsing)
+    var target: Target?
+
+    @Flag(help: "Of an image index of platform slices, take every slice and rebuild the full archive (verified whole).")
+    var allTargets = false
+
     @OptionGroup(title: "Trust") var trust: TrustOptions
 
     @OptionGroup var output: OutputOptions
 
+    func validate() throws {
+        if target != nil, allTargets { throw ValidationError("--target and --all-targets exclude each other: take one slice, or all") }
+    }
+
     func run() async throws {
         try await output.runAsync { console in
             let reference = try remote.reference
-            let target: PullDestination
-            if let destination {
-                try checkDestinationFolder(destination, flag: "--destination")
-                target = .path(destination)
+            let destination: PullDestination
+            if let path = self.destination {
+                try checkDestinationFolder(path, flag: "--destination")
+                destination = .path(path)
             } else {
-                target = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
+                destination = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
             }
+            let platform: PlatformChoice = allTargets ? .allTargets : target.map { .target($0) } ?? .native
             let client = try remote.registry.client(for: reference, console: console)
             let result = try await console.withTransferProgress("pulling") { progress in
                 try await client.pull(
-                    reference, to: target, expectedDigest: digest, allowLatest: remote.registry.allowLatest, policy: trust.policy,
-                    progress: progress)
+                    reference, to: destination, expectedDigest: digest, allowLatest: remote.registry.allowLatest, policy: trust.policy,
+                    platform: platform, progress: progress)
             }
-            return CommandResult(
-                text: ["Successfully pulled and validated \(result.path)", "Digest: \(result.manifestDigest.ociDigest)"],
-                json: [
-                    ("file", .string(result.path)), ("digest", .string(result.manifestDigest.ociDigest)),
-                    ("layer_digest", .string(result.layerDigest.ociDigest)),
-                ] + washSummary(result.archive.claims))
+            var text = ["Successfully pulled and validated \(result.path)", "Digest: \(result.manifestDigest.ociDigest)"]
+            if !result.slices.isEmpty {
+                text.append(
+                    result.archive.kind.isPlatformSlice
+                        ? "From an image index: \(result.archive.kind)"
+                        : "Rebuilt from an image index of \(result.slices.count) platform slices: \(result.archive.kind)")
+            }
+            var json: [(key: String, value: JSONValue)] = [
+                ("file", .string(result.path)), ("digest", .string(result.manifestDigest.ociDigest)),
+            ]
+            if let layer = result.layerDigest { json.append(("layer_digest", .string(layer.ociDigest))) }
+            if !result.slices.isEmpty { json.append(("slices", sliceDetails(result.slices))) }
+            return CommandResult(text: text, json: json + washSummary(result.archive.claims) + archiveKindDetails(result.archive))
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PARClaims
 import Foundation
 import PARBytes
 import PARRegistry
@@ -27,6 +28,9 @@ struct PushCommand: AsyncParsableCommand {
     @Flag(help: "Upload each blob in one request instead of chunks (env WASH_MONOLITHIC_PUSH).")
     var monolithicPush = false
 
+    @Flag(help: "Push one platform slice per target and an OCI image index of them, so each host downloads only its own binary.")
+    var platformSlices = false
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -38,9 +42,29 @@ struct PushCommand: AsyncParsableCommand {
             }
             var client = try remote.registry.client(for: reference, console: console)
             client.monolithicPush = monolithicPush || isTrue(ProcessInfo.processInfo.environment["WASH_MONOLITHIC_PUSH"])
+            let pairs = annotations.map { (key: $0.key, value: $0.value) }
+            if platformSlices {
+                let result = try await console.withTransferProgress("pushing slices") { progress in
+                    try await client.pushSlices(
+                        archiveAt: artifact, to: reference, config: configBytes, annotations: pairs,
+                        allowLatest: remote.registry.allowLatest, progress: progress)
+                }
+                let url = "\(reference.registry)/\(reference.repository):\(result.tag)"
+                let lines = result.slices.map { slice in
+                    "  \(slice.platform.description.padding(toLength: 16, withPad: " ", startingAt: 0))\((slice.target?.name ?? "").padding(toLength: 18, withPad: " ", startingAt: 0))\(formatBytes(slice.layer.size).padding(toLength: 12, withPad: " ", startingAt: 0))\(slice.manifestDigest.ociDigest)"
+                }
+                return CommandResult(
+                    text: ["Successfully pushed \(url) as an image index of \(result.slices.count) platform slices",
+                           "\(result.tag): digest: \(result.indexDigest.ociDigest)"] + lines,
+                    json: [
+                        ("url", .string(url)), ("digest", .string(result.indexDigest.ociDigest)), ("tag", .string(result.tag)),
+                        ("uploaded_blobs", .integer(result.uploadedBlobs)), ("existing_blobs", .integer(result.existingBlobs)),
+                        ("slices", sliceDetails(result.slices)),
+                    ])
+            }
             let result = try await console.withTransferProgress("pushing") { progress in
                 try await client.push(
-                    archiveAt: artifact, to: reference, config: configBytes, annotations: annotations.map { ($0.key, $0.value) },
+                    archiveAt: artifact, to: reference, config: configBytes, annotations: pairs,
                     allowLatest: remote.registry.allowLatest, progress: progress)
             }
             let url = "\(reference.registry)/\(reference.repository):\(result.tag)"

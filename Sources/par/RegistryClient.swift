@@ -54,11 +54,12 @@ extension RegistryOptions {
 }
 
 /// For `inspect` and `verify`: an existing file is used as is; a registry reference is pulled
-/// into a temporary folder first (verified there by the pull).
+/// into a temporary folder first (verified there by the pull; of an image index, the slice
+/// `platform` chooses). `pulled` says what the pull found.
 func localArchive(
-    _ argument: String, registry: RegistryOptions, digest: SHA256Hash?, console: Console
-) async throws -> (path: String, cleanup: () -> Void) {
-    guard let reference = registryReference(argument) else { return (argument, {}) }
+    _ argument: String, registry: RegistryOptions, digest: SHA256Hash?, platform: PlatformChoice = .native, console: Console
+) async throws -> (path: String, cleanup: () -> Void, pulled: ProviderRegistry.PullResult?) {
+    guard let reference = registryReference(argument) else { return (argument, {}, nil) }
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("par-pull-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
@@ -66,8 +67,8 @@ func localArchive(
         // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
         let result = try await registry.client(for: reference, console: console).pull(
             reference, to: .named(folder: folder, name: "archive"), expectedDigest: digest,
-            allowLatest: registry.allowLatest, policy: VerificationPolicy(allowsExpired: true))
-        return (result.path, cleanup)
+            allowLatest: registry.allowLatest, policy: VerificationPolicy(allowsExpired: true), platform: platform)
+        return (result.path, cleanup, result)
     } catch {
         cleanup()
         throw CLIError("\(error)")

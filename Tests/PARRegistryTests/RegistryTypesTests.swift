@@ -38,6 +38,60 @@ import Testing
         #expect(throws: RegistryError.self) { try OCIManifest(parsing: Array(#"{"layers":[{"digest":"md5:x"}]}"#.utf8)) }
     }
 
+    /// The platforms written are oci-client 0.15's `go_os`/`go_arch` of the Rust names;
+    /// reading also accepts the OCI spec's spelling where the two differ.
+    @Test func platformsAreSpelledAsOCIClientLooksForThem() throws {
+        let cases: [(String, String)] = [
+            ("x86_64-linux", "linux/amd64"), ("aarch64-linux", "linux/arm64"), ("x86_64-macos", "darwin/amd64"),
+            ("aarch64-macos", "darwin/arm64"), ("x86_64-windows", "windows/amd64"), ("x86-linux", "linux/amd"),
+            ("powerpc64-linux", "linux/ppc64le"), ("riscv64-linux", "linux/riscv64"), ("s390x-linux", "linux/s390x"),
+            ("arm-linux", "linux/arm"),
+        ]
+        for (name, expected) in cases {
+            let target = try Target(name)
+            #expect(OCIPlatform(target: target).description == expected)
+            #expect(OCIPlatform(target: target).matches(target))
+        }
+        #expect(OCIPlatform(os: "linux", architecture: "386").matches(try Target("x86-linux")))
+        #expect(OCIPlatform(os: "linux", architecture: "ppc64").matches(try Target("powerpc64-linux")))
+        #expect(!OCIPlatform(os: "linux", architecture: "arm64").matches(try Target("x86_64-linux")))
+        #expect(!OCIPlatform(os: "macos", architecture: "arm64").matches(try Target("aarch64-macos")))
+        // The variant is ignored, as oci-client ignores it.
+        #expect(OCIPlatform(os: "linux", architecture: "arm64", variant: "v8").matches(try Target("aarch64-linux")))
+    }
+
+    @Test func indexesRoundTripAndRefuseWhatNoHostReads() throws {
+        let slice = OCIDescriptor(mediaType: ProviderRegistry.manifestMediaType, digest: .of([1]), size: 400)
+        let index = OCIImageIndex(
+            manifests: [
+                .init(manifest: slice, platform: OCIPlatform(target: try Target("aarch64-linux")),
+                      annotations: [(OCIImageIndex.targetAnnotation, "aarch64-linux")]),
+                .init(manifest: slice, platform: nil),
+            ],
+            annotations: [("team", "edge")])
+        let read = try OCIImageIndex(parsing: index.serialized)
+        #expect(read.serialized == index.serialized)
+        #expect(read.manifests[0].target == (try Target("aarch64-linux")))
+        #expect(read.entry(for: try Target("aarch64-linux"))?.manifest == slice)
+        #expect(read.entry(for: try Target("x86_64-linux")) == nil)
+        #expect(OCIImageIndex.isIndex(index.serialized))
+
+        func parsingError(_ json: String) -> RegistryError? {
+            do {
+                _ = try OCIImageIndex(parsing: Array(json.utf8))
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let entry = #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(slice.digest)","size":1}"#
+        let many = "{\"manifests\":[" + Array(repeating: entry, count: 1024).joined(separator: ",") + "]}"
+        #expect(parsingError(many) == .indexTooLarge(entries: 1024, limit: 1023))
+        let nested = entry.replacingOccurrences(of: "image.manifest.v1", with: "image.index.v1")
+        #expect(parsingError("{\"manifests\":[\(nested)]}") == .nestedIndex(slice.digest))
+        #expect(parsingError("{\"manifests\":[{}]}") != nil)
+    }
+
     @Test func retryDelaysDoubleAndRetryAfterIsCapped() {
         let policy = RetryPolicy(maximumRetries: 3, initialDelay: .milliseconds(500), maximumDelay: .seconds(30))
         #expect(policy.delay(forRetry: 1, retryAfter: nil) == .milliseconds(500))

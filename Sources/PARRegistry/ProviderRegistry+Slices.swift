@@ -1,0 +1,291 @@
+import Foundation
+import PARBytes
+import PARClaims
+import ProviderArchiveKit
+
+/// Which part of an image index of platform slices a pull takes.
+public enum PlatformChoice: Sendable, Equatable {
+    /// This machine's slice; a single manifest's archive is taken whole.
+    case native
+    /// One target's slice; a single manifest's archive must hold that target.
+    case target(Target)
+    /// Every slice, put back together into the full archive; a single manifest's archive
+    /// is taken whole.
+    case allTargets
+}
+
+/// One platform slice of an image index: its target, the platform its entry names, its
+/// manifest and its archive layer.
+public struct PlatformSliceDescription: Sendable {
+    /// The target the slice holds (for a listing, the one its entry names).
+    public let target: Target?
+    /// The platform the index entry names.
+    public let platform: OCIPlatform
+    /// The slice manifest's digest.
+    public let manifestDigest: SHA256Hash
+    /// The slice's archive layer.
+    public let layer: OCIDescriptor
+}
+
+extension ProviderRegistry {
+    /// What a push of platform slices did.
+    public struct SlicedPushResult: Sendable {
+        /// The reference pushed to.
+        public let reference: ImageReference
+        /// The tag, which names the index.
+        public let tag: String
+        /// The image index's digest.
+        public let indexDigest: SHA256Hash
+        /// One slice per target, in target order.
+        public let slices: [PlatformSliceDescription]
+        /// Blobs uploaded; blobs the registry already had are skipped.
+        public let uploadedBlobs: Int
+        /// Blobs the registry already had.
+        public let existingBlobs: Int
+    }
+
+    /// Verifies an archive, then pushes it as an OCI image index of platform slices, so that
+    /// each host downloads only its own binary.
+    ///
+    /// Each slice (the original claims.jwt byte for byte, world.wasm if any, one target's
+    /// binary; compressed as the archive is) is written to a temporary file, verified as a
+    /// slice, and pushed as its own image manifest exactly as ``push(archiveAt:to:config:annotations:allowLatest:progress:)``
+    /// writes one: the config blob and one archive layer, annotated with its target. Then
+    /// the index goes under the tag, each entry carrying the platform a wasmCloud host looks
+    /// for (see ``OCIPlatform``) and the target annotation. One slice is on disk at a time,
+    /// and memory stays bounded.
+    ///
+    /// - Parameters:
+    ///   - path: The archive file, which must be a full archive.
+    ///   - reference: Where to push; needs a tag other than `latest` unless `allowLatest`.
+    ///   - config: The config blob; `{}` by default.
+    ///   - annotations: Annotations of the index and of each slice manifest, in order.
+    ///   - allowLatest: Accept the tag `latest`, or no tag.
+    ///   - progress: Bytes of the current slice uploaded, and its size.
+    /// - Returns: The tag, the index digest and the slices.
+    /// - Throws: ``RegistryError``.
+    public func pushSlices(
+        archiveAt path: String, to reference: ImageReference, config: [UInt8] = Array("{}".utf8),
+        annotations: [(key: String, value: String)] = [], allowLatest: Bool = false,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+    ) async throws(RegistryError) -> SlicedPushResult {
+        let tag = try Self.tag(of: reference, allowLatest: allowLatest)
+        let policy = VerificationPolicy(allowsExpired: false)
+        let archive: VerifiedArchive
+        do throws(ProviderArchiveError) {
+            archive = try ProviderArchive.verify(path: path, policy: policy)
+        } catch {
+            throw .invalidArchive(error)
+        }
+        let configBlob = OCIDescriptor(mediaType: Self.configMediaType, digest: .of(config), size: UInt64(config.count))
+        return try await withSession(reference) { session throws(RegistryError) in
+            let scope = "repository:\(reference.repository):pull,push"
+            try await session.authenticate(scope: scope)
+            let uploader = BlobUploader(
+                session: session, repository: reference.repository, scope: scope, chunkSize: chunkSize, monolithic: monolithicPush)
+            var uploaded = try await uploader.ensure(.bytes(config), blob: configBlob, progress: nil) ? 1 : 0
+            var slices: [PlatformSliceDescription] = []
+            var entries: [OCIImageIndex.Entry] = []
+            for target in archive.targets.keys.sorted() {
+                let file = try Self.writeSlice(target, of: path, verified: archive, policy: policy)
+                defer { file.sink.discard() }
+                if try await uploader.ensure(.file(file.sink.path), blob: file.layer, progress: progress) { uploaded += 1 }
+                let named = [(key: OCIImageIndex.targetAnnotation, value: target.name)]
+                let manifest = OCIManifest(config: configBlob, layers: [file.layer], annotations: annotations.filter { $0.key != OCIImageIndex.targetAnnotation } + named).serialized
+                let digest = SHA256Hash.of(manifest)
+                try await putManifest(manifest, mediaType: Self.manifestMediaType, at: digest.ociDigest, session: session, scope: scope)
+                let platform = OCIPlatform(target: target)
+                entries.append(
+                    OCIImageIndex.Entry(
+                        manifest: OCIDescriptor(mediaType: Self.manifestMediaType, digest: digest, size: UInt64(manifest.count)),
+                        platform: platform, annotations: named))
+                slices.append(PlatformSliceDescription(target: target, platform: platform, manifestDigest: digest, layer: file.layer))
+            }
+            let index = OCIImageIndex(manifests: entries, annotations: annotations).serialized
+            let indexDigest = try await putManifest(index, mediaType: OCIImageIndex.mediaType, at: tag, session: session, scope: scope)
+            return SlicedPushResult(
+                reference: reference, tag: tag, indexDigest: indexDigest, slices: slices, uploadedBlobs: uploaded,
+                existingBlobs: 2 * slices.count + 1 - uploaded)
+        }
+    }
+
+    /// Writes one slice to a temporary file that is never renamed into place (a signal
+    /// removes it), verifies it as a slice, and returns it with its layer descriptor.
+    private static func writeSlice(
+        _ target: Target, of path: String, verified archive: VerifiedArchive, policy: VerificationPolicy
+    ) throws(RegistryError) -> (sink: AtomicFileSink, layer: OCIDescriptor) {
+        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let name = "\(folder)/par-slice-\(target.name)\(archive.isCompressed ? ".par.gz" : ".par")"
+        do throws(ProviderArchiveError) {
+            let sink: AtomicFileSink
+            do throws(FileError) {
+                sink = try AtomicFileSink(destination: name, mode: 0o600)
+            } catch {
+                throw .file(error)
+            }
+            let digesting = DigestingSink(sink)
+            _ = try ProviderArchive.writeSlice(target, ofArchiveAt: path, verified: archive, to: digesting, policy: policy)
+            // Never push what our own verify would refuse.
+            _ = try ProviderArchive.verifySlice(path: sink.path, target: target, policy: policy)
+            return (sink, OCIDescriptor(mediaType: layerMediaType, digest: digesting.hasher.finalize(), size: digesting.size))
+        } catch {
+            throw .invalidArchive(error)
+        }
+    }
+
+    /// The platform slices an image index lists, each manifest fetched for its layer;
+    /// `nil` when the reference names a single manifest.
+    ///
+    /// - Parameter reference: The reference.
+    /// - Returns: The index's digest and its slices, in the index's order.
+    /// - Throws: ``RegistryError``.
+    public func platformSlices(
+        of reference: ImageReference
+    ) async throws(RegistryError) -> (indexDigest: SHA256Hash, slices: [PlatformSliceDescription])? {
+        try await withSession(reference) { session throws(RegistryError) in
+            let scope = "repository:\(reference.repository):pull"
+            try await session.authenticate(scope: scope)
+            let (body, digest) = try await fetchManifest(
+                reference.digest?.description ?? reference.tag ?? "latest", of: reference, session: session, scope: scope)
+            if let pinned = reference.digest, pinned != digest {
+                throw .digestMismatch(what: "manifest", expected: pinned, actual: digest)
+            }
+            guard OCIImageIndex.isIndex(body) else { return nil }
+            var slices: [PlatformSliceDescription] = []
+            for entry in try OCIImageIndex(parsing: body).manifests {
+                guard let platform = entry.platform else { continue }
+                let (_, layer) = try await sliceManifest(entry, session: session, scope: scope)
+                slices.append(PlatformSliceDescription(target: entry.target, platform: platform, manifestDigest: entry.manifest.digest, layer: layer))
+            }
+            return (digest, slices)
+        }
+    }
+
+    // MARK: - Pulling from an index
+
+    /// Pulls from an image index: the chosen slice, or every slice put back together.
+    func pull(
+        _ index: OCIImageIndex, digest indexDigest: SHA256Hash, session: RegistrySession, scope: String, to destination: PullDestination,
+        expectedDigest: SHA256Hash?, policy: VerificationPolicy, platform choice: PlatformChoice,
+        progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(RegistryError) -> PullResult {
+        let wanted: Target
+        switch choice {
+        case .native: wanted = .native
+        case .target(let target): wanted = target
+        case .allTargets:
+            return try await pullAll(
+                index, digest: indexDigest, session: session, scope: scope, to: destination, expectedDigest: expectedDigest,
+                policy: policy, progress: progress)
+        }
+        guard let entry = index.entry(for: wanted), let platform = entry.platform else {
+            throw .noSliceForTarget(wanted, available: index.manifests.compactMap(Self.label))
+        }
+        if let expectedDigest, expectedDigest != indexDigest, expectedDigest != entry.manifest.digest {
+            throw .digestMismatch(what: "index (or slice manifest)", expected: expectedDigest, actual: indexDigest)
+        }
+        let (download, slice) = try await pullSlice(
+            entry, platform: platform, target: wanted, session: session, scope: scope, to: destination, policy: policy, progress: progress)
+        do throws(FileError) {
+            try download.commit()
+        } catch {
+            throw .file(error)
+        }
+        return PullResult(
+            manifestDigest: indexDigest, layerDigest: slice.description.layer.digest, path: download.destination,
+            archive: slice.archive, slices: [slice.description])
+    }
+
+    /// Pulls every slice of an index beside the destination and puts them together there.
+    private func pullAll(
+        _ index: OCIImageIndex, digest indexDigest: SHA256Hash, session: RegistrySession, scope: String, to destination: PullDestination,
+        expectedDigest: SHA256Hash?, policy: VerificationPolicy, progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(RegistryError) -> PullResult {
+        if let expectedDigest, expectedDigest != indexDigest {
+            throw .digestMismatch(what: "index", expected: expectedDigest, actual: indexDigest)
+        }
+        var downloads: [BlobDownload] = []
+        defer { for download in downloads { download.discard() } }
+        var slices: [PlatformSliceDescription] = []
+        var compressed = false
+        for (number, entry) in index.manifests.enumerated() {
+            // An entry without a platform is not a slice (oci-client skips those too).
+            guard let platform = entry.platform else { continue }
+            let scratch = PullDestination.path(destination.path(compressed: false) + ".slice-\(number)")
+            let (download, slice) = try await pullSlice(
+                entry, platform: platform, target: entry.target, session: session, scope: scope, to: scratch, policy: policy,
+                progress: progress)
+            downloads.append(download)
+            slices.append(slice.description)
+            if downloads.count == 1 { compressed = slice.archive.isCompressed }
+        }
+        let path = destination.path(compressed: compressed)
+        do throws(ProviderArchiveError) {
+            let archive = try ProviderArchive.assemble(slicesAt: downloads.map(\.path), to: path, policy: policy)
+            return PullResult(manifestDigest: indexDigest, layerDigest: nil, path: path, archive: archive, slices: slices)
+        } catch {
+            throw .invalidArchive(error)
+        }
+    }
+
+    /// Fetches one slice's manifest, downloads its layer, and verifies it as the slice of
+    /// the target its entry names and the platform it is listed under.
+    private func pullSlice(
+        _ entry: OCIImageIndex.Entry, platform: OCIPlatform, target: Target?, session: RegistrySession, scope: String,
+        to destination: PullDestination, policy: VerificationPolicy, progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(RegistryError) -> (BlobDownload, (description: PlatformSliceDescription, archive: VerifiedArchive)) {
+        let (_, layer) = try await sliceManifest(entry, session: session, scope: scope)
+        let download = try await self.download(layer, from: session, scope: scope, to: destination, progress: progress)
+        let archive: VerifiedArchive
+        do throws(ProviderArchiveError) {
+            archive = try ProviderArchive.verifySlice(path: download.path, target: target ?? entry.target, policy: policy)
+            if let held = archive.targets.keys.first, !platform.matches(held) {
+                throw .wrongSliceTarget(expected: target ?? held, actual: held)
+            }
+        } catch {
+            download.discard()
+            throw .invalidSlice(platform: platform.description, manifest: entry.manifest.digest, error)
+        }
+        let description = PlatformSliceDescription(
+            target: archive.targets.keys.first, platform: platform, manifestDigest: entry.manifest.digest, layer: layer)
+        return (download, (description, archive))
+    }
+
+    /// Fetches a slice's manifest by digest: it must hash to the entry's digest and be an
+    /// image manifest (not an index) with an archive layer.
+    private func sliceManifest(
+        _ entry: OCIImageIndex.Entry, session: RegistrySession, scope: String
+    ) async throws(RegistryError) -> (OCIManifest, OCIDescriptor) {
+        let (body, digest) = try await fetchManifest(entry.manifest.digest.ociDigest, of: session.reference, session: session, scope: scope)
+        guard digest == entry.manifest.digest else {
+            throw .digestMismatch(what: "slice manifest", expected: entry.manifest.digest, actual: digest)
+        }
+        if OCIImageIndex.isIndex(body) { throw .nestedIndex(digest) }
+        let manifest = try OCIManifest(parsing: body)
+        guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
+        return (manifest, layer)
+    }
+
+    /// How an entry is named in a message: its platform and, when annotated, its target.
+    private static func label(_ entry: OCIImageIndex.Entry) -> String? {
+        guard let platform = entry.platform else { return nil }
+        return entry.target.map { "\(platform) (\($0))" } ?? platform.description
+    }
+}
+
+/// A sink that hashes and counts what passes through it.
+private final class DigestingSink: ByteSink {
+    private let sink: any ByteSink
+    var hasher = SHA256Hasher()
+    private(set) var size: UInt64 = 0
+
+    init(_ sink: any ByteSink) {
+        self.sink = sink
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        hasher.update(bytes)
+        size += UInt64(bytes.count)
+        try sink.write(bytes)
+    }
+}
