@@ -35,6 +35,9 @@ let package = Package(
             name: "CPARZlib",
             linkerSettings: [.linkedLibrary("z")]
         ),
+        // ISA-L's gzip inflate, loaded with dlopen when libisal.so.2 is installed (its header,
+        // from libisal-dev, is used when present at build time); zlib is used otherwise.
+        .target(name: "CPARIsal"),
         // Removes temporary files on SIGINT/SIGTERM/SIGHUP: a signal handler's state must be C atomics.
         .target(name: "CPARSignals"),
         // Layer 0, the base: byte streams and their wrappers, POSIX files (atomic files,
@@ -56,7 +59,7 @@ let package = Package(
         // Layer 2, beside the claims: streaming tar and gzip over byte streams.
         .target(
             name: "PARContainer",
-            dependencies: ["PARBytes", "CPARZlib"]
+            dependencies: ["PARBytes", "CPARZlib", "CPARIsal"]
         ),
         // Layer 3: the provider archive API, verification on every load.
         .target(
@@ -85,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "par",
             dependencies: [
-                "ProviderArchiveKit", "PARRegistry", "PARHost", "PARBytes", "PARNKeys", "PARClaims",
+                "ProviderArchiveKit", "PARRegistry", "PARHost", "PARBytes", "PARNKeys", "PARClaims", "PARContainer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

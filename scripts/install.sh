@@ -10,6 +10,9 @@
 #
 #     scripts/install.sh [PREFIX]
 #     scripts/install.sh --uninstall [PREFIX]           removes exactly those files
+#
+# par inflates gzip with ISA-L when libisal.so.2 is installed (Debian and Ubuntu:
+# `apt-get install libisal2`), about four times faster than zlib; without it, zlib.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,3 +48,7 @@ for entry in "${files[@]}"; do
     install -D -m "${rest##*:}" "${rest%%:*}" "$target"
     echo "installed $target"
 done
+# Which inflate the installed par will use; ISA-L is loaded at run time where it is installed.
+if "$prefix/bin/par" --version | grep -q "inflate: zlib"; then
+    echo "note: par inflates gzip with zlib here; install ISA-L for about 4x faster verify and extract: apt-get install libisal2"
+fi

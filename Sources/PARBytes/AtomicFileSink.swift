@@ -103,6 +103,21 @@ package final class AtomicFileSink: ByteSink {
         }
     }
 
+    /// Writes `bytes` at `offset` of the temporary file, over what is there, leaving the
+    /// position for ``write(_:)`` where it was: to fill in a part reserved earlier.
+    package func overwrite(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(FileError) {
+        guard var base = bytes.baseAddress else { return }
+        var remaining = bytes.count
+        var position = off_t(offset)
+        while remaining > 0 {
+            let count = retryingOnInterrupt { pwrite(descriptor, base, remaining, position) }
+            guard count > 0 else { throw FileError(operation: "write", path: destination, code: count < 0 ? errno : EIO) }
+            remaining -= count
+            base += count
+            position += off_t(count)
+        }
+    }
+
     /// Refuses a destination that is not a regular file, so a device node, pipe, socket or
     /// folder is never replaced by a file (nor written through).
     private static func checkReplaceable(_ destination: String) throws(FileError) {

@@ -65,11 +65,12 @@ package final class FileLock {
         close(descriptor)
     }
 
-    /// A source reading the locked file from its start; valid while the lock is held.
+    /// A source reading the locked file from its start, at an offset of its own (so two
+    /// sources of one lock never move each other's); valid while the lock is held.
     ///
     /// - Throws: ``FileError`` when the file cannot seek back to its start.
     package func contents() throws(FileError) -> FileSource {
         guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw FileError(operation: "seek", path: path, code: errno) }
-        return FileSource(borrowing: descriptor, path: path)
+        return FileSource(borrowing: descriptor, path: path, fromStart: true)
     }
 }

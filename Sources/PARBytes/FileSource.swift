@@ -35,11 +35,23 @@ public final class FileSource: ByteSource {
         self.ownsDescriptor = true
     }
 
+    /// Where the next positional read starts, for a source with an offset of its own.
+    private var position: UInt64?
+
     /// A source over a descriptor that someone else keeps open (and closes).
-    package init(borrowing descriptor: Int32, path: String) {
+    ///
+    /// - Parameters:
+    ///   - descriptor: The open descriptor.
+    ///   - path: Its name, for messages.
+    ///   - fromStart: Read a regular file from its start with `pread`, at an offset of this
+    ///     source's own: other sources over the same descriptor (one still read by a thread
+    ///     that has not noticed it was abandoned, say) do not move it.
+    package init(borrowing descriptor: Int32, path: String, fromStart: Bool = false) {
         self.path = path
         self.descriptor = descriptor
         self.ownsDescriptor = false
+        var status = stat()
+        if fromStart, fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG { position = 0 }
     }
 
     deinit {
@@ -53,8 +65,22 @@ public final class FileSource: ByteSource {
         return UInt64(status.st_size)
     }
 
+    /// The file's size and modification and change times now, to tell whether it changed
+    /// while it was read; `nil` when the system cannot say.
+    package var stamp: FileStamp? {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        return FileStamp(
+            size: UInt64(status.st_size), modified: status.st_mtim.tv_sec * 1_000_000_000 + status.st_mtim.tv_nsec,
+            changed: status.st_ctim.tv_sec * 1_000_000_000 + status.st_ctim.tv_nsec)
+    }
+
     /// Moves the read position to `offset` bytes from the start.
     package func seek(to offset: UInt64) throws(FileError) {
+        if position != nil {
+            position = offset
+            return
+        }
         guard let position = off_t(exactly: offset), lseek(descriptor, position, SEEK_SET) >= 0 else {
             throw FileError(operation: "seek", path: path, code: errno)
         }
@@ -91,8 +117,31 @@ public final class FileSource: ByteSource {
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        if let offset = position {
+            let count = retryingOnInterrupt { pread(descriptor, base, buffer.count, off_t(offset)) }
+            guard count >= 0 else { throw FileError(operation: "read", path: path, code: errno) }
+            position = offset + UInt64(count)
+            return count
+        }
         let count = retryingOnInterrupt { systemRead(descriptor, base, buffer.count) }
         guard count >= 0 else { throw FileError(operation: "read", path: path, code: errno) }
         return count
+    }
+}
+
+/// A file's size and times at one moment. Any write changes the change time, which no
+/// program can set back, though only to the kernel's clock tick (a few milliseconds).
+package struct FileStamp: Equatable, Sendable {
+    /// The size in bytes.
+    package let size: UInt64
+    /// The modification time, in nanoseconds since 1970.
+    package let modified: Int
+    /// The status change time, in nanoseconds since 1970.
+    package let changed: Int
+
+    /// Whether the file changed within `seconds` before `now` (seconds since 1970): a write
+    /// that soon after might share its change time, so a change could go unseen.
+    package func changedRecently(within seconds: Int, of now: Int) -> Bool {
+        changed / 1_000_000_000 >= now - seconds
     }
 }

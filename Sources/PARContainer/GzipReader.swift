@@ -3,11 +3,14 @@ import PARBytes
 /// Decompresses a gzip stream from a ``ByteSource`` as you read it.
 ///
 /// Concatenated members (as `cat a.gz b.gz` or pigz write them) read as one stream. Each
-/// member's CRC-32 and length are checked by zlib. Anything after the last member other than
+/// member's CRC-32 and length are checked by the inflater, ISA-L's or zlib's (see
+/// ``InflateBackend``). Anything after the last member other than
 /// another member is refused.
 public final class GzipReader: ByteSource {
     private let source: any ByteSource
-    private let inflater: ZlibStream
+    private let inflater: any Inflater
+    /// The library inflating this stream.
+    public let backend: InflateBackend
     private let input: UnsafeMutableRawBufferPointer
     private var inputStart = 0
     private var inputEnd = 0
@@ -19,10 +22,15 @@ public final class GzipReader: ByteSource {
     /// - Parameters:
     ///   - source: The compressed stream.
     ///   - bufferSize: How many compressed bytes to read at a time.
-    /// - Throws: ``GzipError/zlibFailure(code:message:)`` when zlib cannot start.
-    public init(_ source: any ByteSource, bufferSize: Int = 256 * 1024) throws(GzipError) {
+    ///   - backend: The library that inflates: ``InflateBackend/current`` unless told.
+    /// - Throws: ``GzipError/zlibFailure(code:message:)`` when the inflater cannot start.
+    public init(_ source: any ByteSource, bufferSize: Int = 256 * 1024, backend: InflateBackend = .current) throws(GzipError) {
         self.source = source
-        self.inflater = try ZlibStream.gzipInflater()
+        self.backend = backend
+        switch backend {
+        case .isal: self.inflater = try IsalInflater()
+        case .zlib: self.inflater = try ZlibStream.gzipInflater()
+        }
         self.input = .allocate(byteCount: max(bufferSize, 1024), alignment: 16)
     }
 

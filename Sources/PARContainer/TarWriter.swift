@@ -6,6 +6,9 @@ import PARBytes
 /// entries give the same bytes. After ``finish()`` the stream ends with two zero blocks and
 /// nothing more, as the Rust tar crate writes it.
 public final class TarWriter {
+    /// The size of a header: an entry's content starts this far after the entry.
+    package static let headerSize = TarHeader.blockSize
+
     private let sink: any ByteSink
     private var currentName: String?
     private var declaredSize: UInt64 = 0

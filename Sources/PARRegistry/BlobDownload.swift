@@ -3,15 +3,19 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PARBytes
 import PARContainer
+import ProviderArchiveKit
 
 /// One download of an archive layer into a temporary file beside its destination: the
 /// file is named once its first bytes tell plain from gzip, the body is held to the
 /// descriptor's size as it arrives (a longer one fails at the first byte too many), and the
-/// digest is computed on the way. Nothing stays behind unless ``commit()`` renames it.
+/// digest is computed on the way, as is, when a check is given, the archive's verification
+/// (``verdict``). Nothing stays behind unless ``commit()`` renames it.
 final class BlobDownload: Sendable {
     private let layer: OCIDescriptor
     private let destinationKind: PullDestination
     private let progress: (@Sendable (UInt64, UInt64) -> Void)?
+    private let verification: StreamingVerification?
+    private let verdictBox = NIOLockedValueBox<Result<VerifiedArchive, ProviderArchiveError>?>(nil)
     private let state = NIOLockedValueBox(State())
 
     /// The sink and running digest; touched by one task at a time, under the lock.
@@ -22,11 +26,19 @@ final class BlobDownload: Sendable {
         var received: UInt64 = 0
     }
 
-    init(_ layer: OCIDescriptor, destination: PullDestination, progress: (@Sendable (UInt64, UInt64) -> Void)?) {
+    init(
+        _ layer: OCIDescriptor, destination: PullDestination, progress: (@Sendable (UInt64, UInt64) -> Void)?,
+        check: StreamingVerification.Check? = nil
+    ) {
         self.layer = layer
         self.destinationKind = destination
         self.progress = progress
+        self.verification = check.map(StreamingVerification.init)
     }
+
+    /// What verifying the archive as it arrived found, once ``finish()`` returned; `nil`
+    /// when no check was given.
+    var verdict: Result<VerifiedArchive, ProviderArchiveError>? { verdictBox.withLockedValue { $0 } }
 
     /// The temporary file's path, once created.
     var path: String { state.withLockedValue { $0.sink?.path ?? "" } }
@@ -54,6 +66,7 @@ final class BlobDownload: Sendable {
             state.received += UInt64(chunk.readableBytes)
             return state.received
         }
+        if let verification { chunk.withUnsafeReadableBytes { verification.send($0) } }
         progress?(received, layer.size)
     }
 
@@ -65,6 +78,10 @@ final class BlobDownload: Sendable {
             throw .blobSizeMismatch(digest: layer.digest, declared: layer.size, received: received)
         }
         guard actual == layer.digest else { throw .digestMismatch(what: "archive layer", expected: layer.digest, actual: actual) }
+        if let verification {
+            let verdict = verification.finish()
+            verdictBox.withLockedValue { $0 = verdict }
+        }
         do {
             // A blob of fewer than 2 bytes is not an archive, but is written, to be refused by name.
             try state.withLockedValue { state in
@@ -83,6 +100,7 @@ final class BlobDownload: Sendable {
 
     /// Removes the temporary file.
     func discard() {
+        verification?.cancel()
         state.withLockedValue { state in
             state.sink?.discard()
             state.sink = nil

@@ -235,10 +235,14 @@ extension ProviderRegistry {
         to destination: PullDestination, policy: VerificationPolicy, progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(RegistryError) -> (BlobDownload, (description: PlatformSliceDescription, archive: VerifiedArchive)) {
         let (_, layer) = try await sliceManifest(entry, session: session, scope: scope)
-        let download = try await self.download(layer, from: session, scope: scope, to: destination, progress: progress)
+        let expected = target ?? entry.target
+        let download = try await self.download(
+            layer, from: session, scope: scope, to: destination, progress: progress,
+            check: { source throws(ProviderArchiveError) in try ProviderArchive.verifySlice(from: source, target: expected, policy: policy) })
         let archive: VerifiedArchive
         do throws(ProviderArchiveError) {
-            archive = try ProviderArchive.verifySlice(path: download.path, target: target ?? entry.target, policy: policy)
+            guard let verdict = download.verdict else { throw ProviderArchiveError.stream("the download was not verified") }
+            archive = try verdict.get()
             if let held = archive.targets.keys.first, !platform.matches(held) {
                 throw .wrongSliceTarget(expected: target ?? held, actual: held)
             }

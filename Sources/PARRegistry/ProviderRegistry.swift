@@ -205,10 +205,16 @@ public struct ProviderRegistry: Sendable {
             }
             let manifest = try OCIManifest(parsing: body)
             guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
-            let download = try await self.download(layer, from: session, scope: scope, to: destination, progress: progress)
+            // Verified as it arrives: one read of the archive, not a download and a second read.
+            let download = try await self.download(
+                layer, from: session, scope: scope, to: destination, progress: progress,
+                check: { source throws(ProviderArchiveError) in
+                    try Self.verifyPulled(source, manifest: manifest, platform: platform, policy: policy)
+                })
             let verified: VerifiedArchive
             do throws(ProviderArchiveError) {
-                verified = try Self.verifyPulled(download.path, manifest: manifest, platform: platform, policy: policy)
+                guard let verdict = download.verdict else { throw ProviderArchiveError.stream("the download was not verified") }
+                verified = try verdict.get()
             } catch {
                 download.discard()
                 throw .invalidArchive(error)
@@ -226,20 +232,20 @@ public struct ProviderRegistry: Sendable {
     /// Verifies an archive pulled from a single manifest: a slice when the manifest says it
     /// holds one (as par's slice manifests do), else the full archive.
     private static func verifyPulled(
-        _ path: String, manifest: OCIManifest, platform: PlatformChoice, policy: VerificationPolicy
+        _ source: any ByteSource, manifest: OCIManifest, platform: PlatformChoice, policy: VerificationPolicy
     ) throws(ProviderArchiveError) -> VerifiedArchive {
         let annotated = manifest.annotations.first { $0.key == OCIImageIndex.targetAnnotation }.flatMap { try? Target($0.value) }
         switch (annotated, platform) {
         case (let slice?, .native):
-            return try ProviderArchive.verifySlice(path: path, target: slice, policy: policy)
+            return try ProviderArchive.verifySlice(from: source, target: slice, policy: policy)
         case (let slice?, .target(let wanted)):
-            let verified = try ProviderArchive.verifySlice(path: path, target: slice, policy: policy)
+            let verified = try ProviderArchive.verifySlice(from: source, target: slice, policy: policy)
             guard slice == wanted else { throw .wrongSliceTarget(expected: wanted, actual: slice) }
             return verified
         case (nil, .target(let wanted)):
-            return try ProviderArchive.verify(path: path, requiredTargets: [wanted], policy: policy)
+            return try ProviderArchive.verify(from: source, requiredTargets: [wanted], policy: policy)
         case (_, .allTargets), (nil, .native):
-            return try ProviderArchive.verify(path: path, policy: policy)
+            return try ProviderArchive.verify(from: source, policy: policy)
         }
     }
 
@@ -306,15 +312,15 @@ public struct ProviderRegistry: Sendable {
     }
 
     /// Downloads a blob into a temporary file beside the destination, retried from the start
-    /// on transient failures.
+    /// on transient failures; with `check`, verifying the archive as it arrives.
     func download(
         _ layer: OCIDescriptor, from session: RegistrySession, scope: String, to destination: PullDestination,
-        progress: (@Sendable (UInt64, UInt64) -> Void)?
+        progress: (@Sendable (UInt64, UInt64) -> Void)?, check: StreamingVerification.Check? = nil
     ) async throws(RegistryError) -> BlobDownload {
         let policy = session.retryPolicy
         var retries = 0
         while true {
-            let download = BlobDownload(layer, destination: destination, progress: progress)
+            let download = BlobDownload(layer, destination: destination, progress: progress, check: check)
             do throws(RegistryError) {
                 let answer = try await session.send(
                     HTTPRequest(method: .GET, url: session.url("/v2/\(session.reference.repository)/blobs/\(layer.digest)")),

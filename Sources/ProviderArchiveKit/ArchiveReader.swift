@@ -68,7 +68,9 @@ final class ArchiveReader: ByteSource {
         do {
             let peeking = PeekingSource(source)
             isCompressed = GzipReader.isGzip(try peeking.peek(2))
-            tar = TarReader(isCompressed ? try GzipReader(peeking) : peeking)
+            // Inflating on a thread of its own, a few buffers ahead: one core inflates while
+            // this one parses and hashes.
+            tar = TarReader(ReadAheadSource(isCompressed ? try GzipReader(peeking) : peeking))
         } catch {
             throw .wrapping(error)
         }

@@ -18,8 +18,18 @@ extension ProviderMetadata {
     ) throws(ProviderArchiveError) -> ClaimsToken {
         let claims = ProviderClaims(
             issuer: issuer.publicKey, subject: subject.publicKey, metadata: self, expires: expires, notBefore: notBefore)
+        return try claims.signed(with: issuer)
+    }
+}
+
+extension ProviderClaims {
+    /// Signs these claims, checked as every load reads them.
+    ///
+    /// - Parameter issuer: The account key that signs; its public key must be ``issuer``.
+    /// - Throws: ``ProviderArchiveError/claims(_:)``.
+    func signed(with issuer: NKeyPair) throws(ProviderArchiveError) -> ClaimsToken {
         do {
-            return try ClaimsToken(signing: claims, with: issuer)
+            return try ClaimsToken(signing: self, with: issuer)
         } catch {
             throw .claims(error)
         }

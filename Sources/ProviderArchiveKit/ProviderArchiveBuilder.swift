@@ -1,3 +1,4 @@
+import Foundation
 import PARBytes
 import PARClaims
 import PARContainer
@@ -133,11 +134,18 @@ extension ProviderArchiveBuilder {
         for case .file(let input) in binaries.values where FileSource.isSameFile(input, destination) {
             throw .destinationIsInput(destination)
         }
-        let signed = try sign(issuer: issuer, subject: subject, expires: expires, notBefore: notBefore, progress: progress)
+        let signed: Signed
         do {
-            let output = try AtomicFileSink(destination: destination, mode: 0o644)
-            try pack(signed, into: output, compression: compression)
-            try output.commit()
+            if case .none = compression, try binariesAreSettled(),
+                let once = try writeInOnePass(to: destination, issuer: issuer, subject: subject, expires: expires, notBefore: notBefore, progress: progress)
+            {
+                signed = once
+            } else {
+                signed = try sign(issuer: issuer, subject: subject, expires: expires, notBefore: notBefore, progress: progress)
+                let output = try AtomicFileSink(destination: destination, mode: 0o644)
+                try pack(signed, into: output, compression: compression)
+                try output.commit()
+            }
         } catch {
             throw .wrapping(error)
         }
@@ -183,14 +191,96 @@ extension ProviderArchiveBuilder {
         var progress: ByteCounter
     }
 
+    /// How long a binary must have been left alone for one read to be enough: a write within
+    /// the kernel's clock tick of the last one may leave the change time as it was, so a file
+    /// changed this recently is read twice (hashed, then packed and hashed again) instead.
+    package static let settledSeconds = 2
+
+    /// Whether every binary file has been left alone for ``settledSeconds``.
+    private func binariesAreSettled() throws(ProviderArchiveError) -> Bool {
+        let now = Int(Date().timeIntervalSince1970)
+        for case .file(let path) in binaries.values {
+            guard let stamp = try openBinaryFile(path).stamp, !stamp.changedRecently(within: Self.settledSeconds, of: now) else {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// A plain archive into a file, each binary read once: claims.jwt's entry is reserved at
+    /// its final size (a token's length does not depend on the hash values), each binary is
+    /// hashed as it is copied, and the claims signed over those hashes are written into the
+    /// reserved space before the file is renamed into place. A binary whose size or times
+    /// differ after its copy is refused. Returns `nil`, having written nothing in place,
+    /// when the final claims' length came out different after all.
+    private func writeInOnePass(
+        to destination: String, issuer: NKeyPair, subject: NKeyPair, expires: UInt64?, notBefore: UInt64?, progress: ProgressHandler?
+    ) throws -> Signed? {
+        try checkTargetCount()
+        var total: UInt64 = 0
+        for input in binaries.values {
+            switch input {
+            case .bytes(let bytes): total += UInt64(bytes.count)
+            case .file(let path): total += try openBinaryFile(path).size ?? 0
+            }
+        }
+        let counter = ByteCounter(total: total, handler: progress)
+        let worldInfo = world.map { ArchiveEntryInfo(size: UInt64($0.count), hash: .of($0)) }
+        var claims = ProviderClaims(
+            issuer: issuer.publicKey, subject: subject.publicKey,
+            metadata: ProviderMetadata(
+                name: name, vendor: vendor, revision: revision, version: version,
+                targetHashes: binaries.mapValues { _ in SHA256Hash.of([]) }, worldHash: worldInfo?.hash, configSchema: configSchema),
+            expires: expires, notBefore: notBefore)
+        let reserved = Array(try claims.signed(with: issuer).encoded.utf8)
+        let output = try AtomicFileSink(destination: destination, mode: 0o644)
+        let writer = try ArchiveWriter(output, compression: .none)
+        // claims.jwt's content starts after its 512-byte header, at the very start.
+        try writer.write(.claims, contents: reserved)
+        if let world { try writer.write(.world, contents: world) }
+        var targets: [Target: ArchiveEntryInfo] = [:]
+        for target in binaries.keys.sorted() {
+            switch binaries[target] {
+            case .bytes(let bytes)?:
+                try writer.write(.binary(target), contents: bytes)
+                counter.add(bytes.count)
+                targets[target] = ArchiveEntryInfo(size: UInt64(bytes.count), hash: .of(bytes))
+            case .file(let path)?:
+                let source = try openBinaryFile(path)
+                guard let before = source.stamp else { throw ProviderArchiveError.fileChanged(path) }
+                try writer.begin(.binary(target), size: before.size)
+                let info = try copyAndHash(from: source, at: path, size: before.size, into: writer, counter: counter)
+                guard source.stamp == before else { throw ProviderArchiveError.fileChanged(path) }
+                targets[target] = info
+            case nil:
+                continue
+            }
+        }
+        try writer.finish()
+        claims.metadata.targetHashes = targets.mapValues(\.hash)
+        let token = try claims.signed(with: issuer)
+        let final = Array(token.encoded.utf8)
+        guard final.count == reserved.count else {
+            output.discard()
+            return nil
+        }
+        try final.withUnsafeBytes { try output.overwrite($0, at: UInt64(TarWriter.headerSize)) }
+        try output.commit()
+        return Signed(token: token, targets: targets, world: worldInfo, progress: counter)
+    }
+
+    /// Never write what a reader refuses: the targets are counted before anything is read.
+    private func checkTargetCount() throws(ProviderArchiveError) {
+        guard !binaries.isEmpty else { throw .noTargets }
+        let limit = ArchiveReader.maximumTargets(withWorld: world != nil)
+        guard binaries.count <= limit else { throw .tooManyTargets(count: binaries.count, limit: limit) }
+    }
+
     /// Pass 1: hashes every binary (files stream from disk) and signs the claims. Writes nothing.
     private func sign(
         issuer: NKeyPair, subject: NKeyPair, expires: UInt64?, notBefore: UInt64?, progress: ProgressHandler?
     ) throws(ProviderArchiveError) -> Signed {
-        guard !binaries.isEmpty else { throw .noTargets }
-        // Never write what a reader refuses: count before reading anything.
-        let limit = ArchiveReader.maximumTargets(withWorld: world != nil)
-        guard binaries.count <= limit else { throw .tooManyTargets(count: binaries.count, limit: limit) }
+        try checkTargetCount()
         // Files are read twice (hash, then pack); bytes in memory are packed once.
         var total: UInt64 = 0
         for input in binaries.values {
@@ -246,20 +336,14 @@ func openBinaryFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
     return file
 }
 
-/// The size and hash of a file's content, streamed.
+/// The size and hash of a file's content, streamed: read on this thread, hashed on another.
 func hashFile(_ source: FileSource, counter: ByteCounter) throws(ProviderArchiveError) -> ArchiveEntryInfo {
-    var hasher = SHA256Hasher()
-    var size: UInt64 = 0
     do {
-        try source.forEachChunk { bytes in
-            hasher.update(bytes)
-            size += UInt64(bytes.count)
-            counter.add(bytes.count)
-        }
+        let (size, hash) = try HashingPipeline.copy(from: source) { counter.add($0.count) }
+        return ArchiveEntryInfo(size: size, hash: hash)
     } catch {
         throw .wrapping(error)
     }
-    return ArchiveEntryInfo(size: size, hash: hasher.finalize())
 }
 
 /// Streams a file into the entry just begun, checking that it gives exactly the bytes that
@@ -268,18 +352,28 @@ func copyBinary(
     from source: FileSource, at path: String, expecting expected: ArchiveEntryInfo, into writer: ArchiveWriter,
     counter: ByteCounter
 ) throws {
-    var hasher = SHA256Hasher()
-    var size: UInt64 = 0
+    let copied = try copyAndHash(from: source, at: path, size: expected.size, into: writer, counter: counter)
+    guard copied == expected else { throw ProviderArchiveError.fileChanged(path) }
+}
+
+/// Streams a file of `size` bytes into the entry just begun, hashing what it copies (on a
+/// second thread); a file longer or shorter than `size` changed meanwhile.
+func copyAndHash(
+    from source: FileSource, at path: String, size expected: UInt64, into writer: ArchiveWriter, counter: ByteCounter
+) throws -> ArchiveEntryInfo {
+    var copied: UInt64 = 0
+    let (size, hash): (UInt64, SHA256Hash)
     do {
-        try source.forEachChunk { bytes in
-            guard size + UInt64(bytes.count) <= expected.size else { throw ProviderArchiveError.fileChanged(path) }
-            hasher.update(bytes)
-            size += UInt64(bytes.count)
+        // Written on this thread, hashed on another: the hash costs the copy no time.
+        (size, hash) = try HashingPipeline.copy(from: source) { bytes in
+            guard copied + UInt64(bytes.count) <= expected else { throw ProviderArchiveError.fileChanged(path) }
+            copied += UInt64(bytes.count)
             try writer.write(bytes)
             counter.add(bytes.count)
         }
     } catch TarError.sizeMismatch {
         throw ProviderArchiveError.fileChanged(path)
     }
-    guard size == expected.size, hasher.finalize() == expected.hash else { throw ProviderArchiveError.fileChanged(path) }
+    guard size == expected else { throw ProviderArchiveError.fileChanged(path) }
+    return ArchiveEntryInfo(size: size, hash: hash)
 }

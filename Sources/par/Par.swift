@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PARBytes
+import PARContainer
 
 /// `par`: create, inspect, verify and extract wasmCloud provider archives.
 @main
@@ -24,7 +25,7 @@ struct Par: AsyncParsableCommand {
 
     /// par's own version, printed by `par -V` or `par --version` (alone: after a subcommand,
     /// `--version` is the provider's, as in wash).
-    static let toolVersion = "0.3.0"
+    static let toolVersion = "0.4.0"
 
     func run() async throws {
         throw CleanExit.helpRequest(self)
@@ -43,9 +44,13 @@ struct Par: AsyncParsableCommand {
                 switch format {
                 case .json?:
                     try StandardStreams.writeResult(
-                        JSONValue.object([("version", .string(toolVersion)), ("success", .bool(true))]).serialized + "\n")
+                        JSONValue.object([
+                            ("version", .string(toolVersion)), ("inflate", .string(InflateBackend.current.rawValue)),
+                            ("success", .bool(true)),
+                        ]).serialized + "\n")
                 default:
-                    try StandardStreams.writeResult("par \(toolVersion)\n")
+                    // The inflate backend, so a bug report says which library read the archive.
+                    try StandardStreams.writeResult("par \(toolVersion) (inflate: \(InflateBackend.current))\n")
                 }
             } catch {
                 report(error, format: format)

@@ -13,27 +13,36 @@ func gzip(_ bytes: [UInt8], level: GzipWriter.Level = .default) throws -> [UInt8
     return sink.bytes
 }
 
-func gunzip(_ source: any ByteSource, chunk: Int = 10_000) throws -> [UInt8] {
-    let reader = try GzipReader(source)
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: chunk)
-    while true {
-        let count = try buffer.withUnsafeMutableBytes { try reader.read(into: $0) }
-        if count == 0 { return result }
-        result += buffer[..<count]
-    }
+func gunzip(_ source: any ByteSource, chunk: Int = 10_000, backend: InflateBackend = .current) throws -> [UInt8] {
+    try readToEnd(try GzipReader(source, backend: backend), chunk: chunk)
 }
 
+/// The inflate backends this machine has: ISA-L where libisal.so.2 loads, and zlib.
+let backends: [InflateBackend] = InflateBackend.isalAvailable ? [.isal, .zlib] : [.zlib]
+
 @Suite struct GzipTests {
-    @Test(arguments: [0, 1, 1000, 300_000])
-    func roundTripsAtEveryLevel(size: Int) throws {
+    @Test(arguments: [0, 1, 1000, 300_000], backends)
+    func roundTripsAtEveryLevel(size: Int, backend: InflateBackend) throws {
         let data = pattern(size)
         for level in [GzipWriter.Level.fastest, .default, .best] {
             let compressed = try gzip(data, level: level)
             #expect(GzipReader.isGzip(compressed))
-            #expect(try gunzip(MemorySource(compressed)) == data)
-            #expect(try gunzip(TricklingSource(compressed, step: 3), chunk: 7) == data)
+            #expect(try gunzip(MemorySource(compressed), backend: backend) == data)
+            #expect(try gunzip(TricklingSource(compressed, step: 3), chunk: 7, backend: backend) == data)
         }
+    }
+
+    /// Where Debian's libisal2 and libisal-dev are installed, par uses ISA-L: the build found
+    /// its header, and the library loads. `PAR_INFLATE=zlib` (how the test script runs the reading tests a
+    /// second time) forces zlib.
+    @Test func isalIsUsedWhereItIsInstalled() throws {
+        let installed = ["/usr/lib/x86_64-linux-gnu/libisal.so.2", "/usr/lib/aarch64-linux-gnu/libisal.so.2", "/usr/lib/libisal.so.2"]
+            .contains { FileManager.default.fileExists(atPath: $0) }
+            && FileManager.default.fileExists(atPath: "/usr/include/isa-l/igzip_lib.h")
+        #expect(InflateBackend.isalAvailable == installed)
+        let forced = ProcessInfo.processInfo.environment["PAR_INFLATE"] == "zlib"
+        #expect(InflateBackend.current == (installed && !forced ? .isal : .zlib))
+        #expect(try GzipReader(MemorySource([])).backend == InflateBackend.current)
     }
 
     @Test func outputIsDeterministic() throws {
@@ -49,34 +58,44 @@ func gunzip(_ source: any ByteSource, chunk: Int = 10_000) throws -> [UInt8] {
         #expect(try gunzip(MemorySource(compressed.outputBytes)) == data)
     }
 
-    @Test func concatenatedMembersReadAsOneStream() throws {
+    @Test(arguments: backends)
+    func concatenatedMembersReadAsOneStream(backend: InflateBackend) throws {
         let first = pattern(70_000)
         let second = pattern(1234, seed: 9)
         let bytes = try gzip(first) + gzip([]) + gzip(second)
-        #expect(try gunzip(MemorySource(bytes)) == first + second)
-        #expect(try gunzip(TricklingSource(bytes, step: 5)) == first + second)
+        #expect(try gunzip(MemorySource(bytes), backend: backend) == first + second)
+        #expect(try gunzip(TricklingSource(bytes, step: 5), backend: backend) == first + second)
     }
 
-    @Test func damageIsDetected() throws {
+    @Test(arguments: backends)
+    func damageIsDetected(backend: InflateBackend) throws {
         let data = pattern(50_000)
         var corrupt = try gzip(data)
         corrupt[corrupt.count / 2] ^= 0xFF
-        #expect(throws: GzipError.self) { try gunzip(MemorySource(corrupt)) }
+        #expect(throws: GzipError.self) { try gunzip(MemorySource(corrupt), backend: backend) }
         var badCRC = try gzip(data)
         badCRC[badCRC.count - 6] ^= 1
-        #expect(throws: GzipError.corrupt("incorrect data check")) { try gunzip(MemorySource(badCRC)) }
+        #expect(throws: GzipError.corrupt("incorrect data check")) { try gunzip(MemorySource(badCRC), backend: backend) }
+        var badLength = try gzip(data)
+        badLength[badLength.count - 1] ^= 1
+        #expect(throws: GzipError.self) { try gunzip(MemorySource(badLength), backend: backend) }
+        var badHeader = try gzip(data)
+        badHeader[2] = 7
+        #expect(throws: GzipError.self) { try gunzip(MemorySource(badHeader), backend: backend) }
     }
 
-    @Test func truncationIsDetected() throws {
+    @Test(arguments: backends)
+    func truncationIsDetected(backend: InflateBackend) throws {
         let compressed = try gzip(pattern(50_000))
         for cut in [1, 10, compressed.count / 2, compressed.count - 1] {
-            #expect(throws: GzipError.truncated) { try gunzip(MemorySource(Array(compressed.prefix(cut)))) }
+            #expect(throws: GzipError.truncated) { try gunzip(MemorySource(Array(compressed.prefix(cut))), backend: backend) }
         }
     }
 
-    @Test func trailingGarbageIsRefused() throws {
-        #expect(throws: GzipError.trailingData) { try gunzip(MemorySource(try gzip([1, 2, 3]) + [0, 0, 0])) }
-        #expect(throws: GzipError.self) { try gunzip(MemorySource(try gzip([1, 2, 3]) + [0x1F, 0x00])) }
+    @Test(arguments: backends)
+    func trailingGarbageIsRefused(backend: InflateBackend) throws {
+        #expect(throws: GzipError.trailingData) { try gunzip(MemorySource(try gzip([1, 2, 3]) + [0, 0, 0]), backend: backend) }
+        #expect(throws: GzipError.self) { try gunzip(MemorySource(try gzip([1, 2, 3]) + [0x1F, 0x00]), backend: backend) }
     }
 }
 

@@ -58,6 +58,45 @@ import Testing
         #expect(try files() == ["provider"])
     }
 
+    /// A plain archive of binaries left alone for a while is written in one read of each:
+    /// the progress handler sees each byte once. A binary rewritten during that read (same
+    /// size, old modification time put back) is caught by its change time.
+    @Test func settledBinariesAreReadOnceAndAChangeDuringTheReadIsCaught() throws {
+        let binary = try fixture.write(pattern(3_000_000), to: "provider")
+        let world = pattern(100, seed: 3)
+        // Older than the settling time: what the one read relies on.
+        Thread.sleep(forTimeInterval: Double(ProviderArchiveBuilder.settledSeconds) + 1.2)
+        var builder = ProviderArchiveBuilder(name: "p", vendor: "v")
+        try builder.addBinary(contentsOf: binary, for: linux)
+        builder.addBinary(pattern(1000, seed: 4), for: mac)
+        builder.world = world
+        var total: UInt64 = 0
+        let written = try builder.write(to: fixture.path("once.par"), issuer: fixture.account, subject: fixture.service) { _, all in
+            total = all
+        }
+        #expect(total == 3_001_000)
+        let loaded = try ProviderArchive.load(path: fixture.path("once.par"))
+        #expect(loaded.token == written.token)
+        #expect(loaded.binary(for: linux) == pattern(3_000_000))
+        #expect(loaded.world == world)
+        let check = try ExternalTools.runParcheck(["verify", fixture.path("once.par"), "--name", "p"])
+        #expect(check.status == 0, "\(check.output)")
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: binary)
+        var rewritten = false
+        let error = archiveError {
+            try builder.write(to: fixture.path("changed.par"), issuer: fixture.account, subject: fixture.service) { done, _ in
+                guard !rewritten, done >= 1_000_000 else { return }
+                rewritten = true
+                try? Data(pattern(3_000_000, seed: 9)).write(to: URL(fileURLWithPath: binary))
+                try? FileManager.default.setAttributes(attributes, ofItemAtPath: binary)
+            }
+        }
+        #expect(rewritten)
+        #expect(error == .fileChanged(binary))
+        #expect(try files() == ["once.par", "provider"])
+    }
+
     @Test func claimsOverTheReadersLimitsAreRefusedBeforeWriting() throws {
         var builder = ProviderArchiveBuilder(name: "p", vendor: "v")
         builder.addBinary([1, 2, 3], for: linux)

@@ -40,6 +40,46 @@ import Testing
         expectUsageError(try work.par(["push", "not a reference", "provider.par.gz"]), saying: "not a registry reference")
     }
 
+    /// A pull verifies the archive as it downloads, and never reads the file back: with
+    /// relatime, a file read after its last write gets an access time at or after its
+    /// modification time; one never read keeps the access time of its creation.
+    @Test func pullReadsTheArchiveOnceAsItArrives() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let work = try Workspace()
+        // Calibrate: this file system updates access times on a read after a write.
+        try work.write(pattern(1000), to: "probe")
+        Thread.sleep(forTimeInterval: 0.05)
+        let probe = try FileHandle(forWritingTo: URL(fileURLWithPath: work.path("probe")))
+        try probe.seekToEnd()
+        try probe.write(contentsOf: Data([1]))
+        try probe.close()
+        _ = try work.read("probe")
+        let probed = try times(work.path("probe"))
+        guard probed.access >= probed.modification else {
+            throw ToolMissing(message: "this file system does not update access times (noatime): the single-read check needs relatime")
+        }
+        let noise = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom")).read(upToCount: 20_000_000) ?? Data()
+        try work.write(Array(noise), to: "provider")
+        #expect(try work.par(["create", "-n", "once", "-v", "v", "-b", "provider", "--destination", "once.par"]).status == 0)
+        let reference = "\(registry.address)/providers/once:1.0.0"
+        #expect(try work.par(["push", reference, "once.par", "--insecure"]).status == 0)
+        let pulled = try work.par(["pull", reference, "--insecure", "--destination", "pulled.par"])
+        #expect(pulled.status == 0, "\(pulled.error)")
+        let stamps = try times(work.path("pulled.par"))
+        #expect(stamps.access < stamps.modification, "the pulled file was read after it was written")
+        #expect(try work.read("pulled.par") == work.read("once.par"))
+    }
+
+    /// A file's access and modification times, in nanoseconds.
+    private func times(_ path: String) throws -> (access: Int, modification: Int) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw ToolMissing(message: "cannot stat \(path)") }
+        return (
+            status.st_atim.tv_sec * 1_000_000_000 + status.st_atim.tv_nsec,
+            status.st_mtim.tv_sec * 1_000_000_000 + status.st_mtim.tv_nsec
+        )
+    }
+
     @Test func wrongCredentialsAreRefused() throws {
         let registry = try LocalRegistry.withPassword.get()
         let work = try Workspace()

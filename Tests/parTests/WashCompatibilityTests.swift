@@ -59,6 +59,10 @@ import Testing
         let help = try work.par(["create", "--help"]).output
         #expect(help.components(separatedBy: "--version").count == 2, "\(help)")
         #expect(try work.par(["--version"]).output.hasPrefix("par "))
+        // Which library inflates gzip: ISA-L where libisal.so.2 loads, unless PAR_INFLATE=zlib.
+        let version = try work.par(["--version"]).output
+        #expect(version.contains("(inflate: ISA-L)") || version.contains("(inflate: zlib)"), "\(version)")
+        #expect(try work.par(["--version"], environment: ["PAR_INFLATE": "zlib"]).output.contains("(inflate: zlib)"))
     }
 
     @Test func keysGenGetAndListAsWashHasThem() throws {

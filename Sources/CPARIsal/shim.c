@@ -1,0 +1,85 @@
+#include "CPARIsal.h"
+
+#if __has_include(<isa-l/igzip_lib.h>)
+#include <dlfcn.h>
+#include <isa-l/igzip_lib.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+struct CPARIsalInflater {
+    struct inflate_state state;
+};
+
+static void (*isal_inflate_init_fn)(struct inflate_state *);
+static void (*isal_inflate_reset_fn)(struct inflate_state *);
+static int (*isal_inflate_fn)(struct inflate_state *);
+static int loaded;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void load(void) {
+    void *library = dlopen("libisal.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) return;
+    isal_inflate_init_fn = (void (*)(struct inflate_state *))dlsym(library, "isal_inflate_init");
+    isal_inflate_reset_fn = (void (*)(struct inflate_state *))dlsym(library, "isal_inflate_reset");
+    isal_inflate_fn = (int (*)(struct inflate_state *))dlsym(library, "isal_inflate");
+    loaded = isal_inflate_init_fn != NULL && isal_inflate_reset_fn != NULL && isal_inflate_fn != NULL;
+}
+
+int CPARIsal_available(void) {
+    pthread_once(&once, load);
+    return loaded;
+}
+
+CPARIsalInflater *CPARIsal_create(void) {
+    if (!CPARIsal_available()) return NULL;
+    CPARIsalInflater *inflater = malloc(sizeof(CPARIsalInflater));
+    if (inflater == NULL) return NULL;
+    isal_inflate_init_fn(&inflater->state);
+    inflater->state.crc_flag = ISAL_GZIP;
+    return inflater;
+}
+
+void CPARIsal_destroy(CPARIsalInflater *inflater) { free(inflater); }
+
+void CPARIsal_reset(CPARIsalInflater *inflater) {
+    isal_inflate_reset_fn(&inflater->state);
+    inflater->state.crc_flag = ISAL_GZIP;
+}
+
+int CPARIsal_inflate(CPARIsalInflater *inflater, const uint8_t *input, size_t inputCount, uint8_t *output,
+                     size_t outputCount, size_t *consumed, size_t *produced, int *ended) {
+    struct inflate_state *state = &inflater->state;
+    // ISA-L counts in 32 bits; callers pass buffers far smaller.
+    uint32_t inputLimit = inputCount > UINT32_MAX ? UINT32_MAX : (uint32_t)inputCount;
+    uint32_t outputLimit = outputCount > UINT32_MAX ? UINT32_MAX : (uint32_t)outputCount;
+    state->next_in = (uint8_t *)input;
+    state->avail_in = inputLimit;
+    state->next_out = output;
+    state->avail_out = outputLimit;
+    int status = isal_inflate_fn(state);
+    *consumed = inputLimit - state->avail_in;
+    *produced = outputLimit - state->avail_out;
+    *ended = state->block_state == ISAL_BLOCK_FINISH;
+    state->next_in = NULL;
+    state->avail_in = 0;
+    state->next_out = NULL;
+    state->avail_out = 0;
+    return status;
+}
+
+#else
+
+int CPARIsal_available(void) { return 0; }
+CPARIsalInflater *CPARIsal_create(void) { return NULL; }
+void CPARIsal_destroy(CPARIsalInflater *inflater) { (void)inflater; }
+void CPARIsal_reset(CPARIsalInflater *inflater) { (void)inflater; }
+int CPARIsal_inflate(CPARIsalInflater *inflater, const uint8_t *input, size_t inputCount, uint8_t *output,
+                     size_t outputCount, size_t *consumed, size_t *produced, int *ended) {
+    (void)inflater; (void)input; (void)inputCount; (void)output; (void)outputCount;
+    *consumed = 0;
+    *produced = 0;
+    *ended = 0;
+    return -100;
+}
+
+#endif
