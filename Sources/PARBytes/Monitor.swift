@@ -54,7 +54,8 @@ package final class Monitor: @unchecked Sendable {
         var thread = pthread_t()
         let context = Unmanaged.passRetained(Box(body)).toOpaque()
         let status = pthread_create(&thread, nil, { context in
-            Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+            guard let context else { return nil }
+            Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
             return nil
         }, context)
         if status == 0 {
