@@ -5,6 +5,7 @@
 #include <isa-l/igzip_lib.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct CPARIsalInflater {
     struct inflate_state state;
@@ -16,13 +17,39 @@ static int (*isal_inflate_fn)(struct inflate_state *);
 static int loaded;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+// A library whose state layout differs from the header this was built with must not be
+// used: allocations carry slack, and a known stream must inflate exactly before ISA-L is.
+#define CPARISAL_SLACK 65536
+
+static int selfTestPasses(void) {
+    static const uint8_t stream[] = {
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0xcb, 0x2c, 0x4e, 0xd4, 0xcd, 0x51, 0x28, 0x4e,
+        0xcd, 0x49, 0xd3, 0x2d, 0x49, 0x2d, 0x2e, 0xb1, 0x52, 0x28, 0x48, 0x2c, 0x02, 0x00, 0xea, 0xb0, 0x57, 0x2e,
+        0x14, 0x00, 0x00, 0x00};
+    static const char expected[] = "isa-l self-test: par";
+    struct inflate_state *state = calloc(1, sizeof(struct inflate_state) + CPARISAL_SLACK);
+    if (state == NULL) return 0;
+    uint8_t output[64];
+    isal_inflate_init_fn(state);
+    state->crc_flag = ISAL_GZIP;
+    state->next_in = (uint8_t *)stream;
+    state->avail_in = sizeof(stream);
+    state->next_out = output;
+    state->avail_out = sizeof(output);
+    int status = isal_inflate_fn(state);
+    int passes = status == ISAL_DECOMP_OK && state->block_state == ISAL_BLOCK_FINISH && state->avail_in == 0
+        && sizeof(output) - state->avail_out == sizeof(expected) - 1 && memcmp(output, expected, sizeof(expected) - 1) == 0;
+    free(state);
+    return passes;
+}
+
 static void load(void) {
     void *library = dlopen("libisal.so.2", RTLD_NOW | RTLD_LOCAL);
     if (library == NULL) return;
     isal_inflate_init_fn = (void (*)(struct inflate_state *))dlsym(library, "isal_inflate_init");
     isal_inflate_reset_fn = (void (*)(struct inflate_state *))dlsym(library, "isal_inflate_reset");
     isal_inflate_fn = (int (*)(struct inflate_state *))dlsym(library, "isal_inflate");
-    loaded = isal_inflate_init_fn != NULL && isal_inflate_reset_fn != NULL && isal_inflate_fn != NULL;
+    loaded = isal_inflate_init_fn != NULL && isal_inflate_reset_fn != NULL && isal_inflate_fn != NULL && selfTestPasses();
 }
 
 int CPARIsal_available(void) {
@@ -32,7 +59,7 @@ int CPARIsal_available(void) {
 
 CPARIsalInflater *CPARIsal_create(void) {
     if (!CPARIsal_available()) return NULL;
-    CPARIsalInflater *inflater = malloc(sizeof(CPARIsalInflater));
+    CPARIsalInflater *inflater = calloc(1, sizeof(CPARIsalInflater) + CPARISAL_SLACK);
     if (inflater == NULL) return NULL;
     isal_inflate_init_fn(&inflater->state);
     inflater->state.crc_flag = ISAL_GZIP;

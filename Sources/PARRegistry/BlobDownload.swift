@@ -8,14 +8,13 @@ import ProviderArchiveKit
 /// One download of an archive layer into a temporary file beside its destination: the
 /// file is named once its first bytes tell plain from gzip, the body is held to the
 /// descriptor's size as it arrives (a longer one fails at the first byte too many), and the
-/// digest is computed on the way, as is, when a check is given, the archive's verification
-/// (``verdict``). Nothing stays behind unless ``commit()`` renames it.
+/// digest is computed on the way, as is the archive's verification (the verdict
+/// ``finish()`` returns). Nothing stays behind unless ``commit()`` renames it.
 final class BlobDownload: Sendable {
     private let layer: OCIDescriptor
     private let destinationKind: PullDestination
     private let progress: (@Sendable (UInt64, UInt64) -> Void)?
-    private let verification: StreamingVerification?
-    private let verdictBox = NIOLockedValueBox<Result<VerifiedArchive, ProviderArchiveError>?>(nil)
+    private let verification: StreamingVerification
     private let state = NIOLockedValueBox(State())
 
     /// The sink and running digest; touched by one task at a time, under the lock.
@@ -28,17 +27,13 @@ final class BlobDownload: Sendable {
 
     init(
         _ layer: OCIDescriptor, destination: PullDestination, progress: (@Sendable (UInt64, UInt64) -> Void)?,
-        check: StreamingVerification.Check? = nil
+        check: @escaping StreamingVerification.Check
     ) {
         self.layer = layer
         self.destinationKind = destination
         self.progress = progress
-        self.verification = check.map(StreamingVerification.init)
+        self.verification = StreamingVerification(check)
     }
-
-    /// What verifying the archive as it arrived found, once ``finish()`` returned; `nil`
-    /// when no check was given.
-    var verdict: Result<VerifiedArchive, ProviderArchiveError>? { verdictBox.withLockedValue { $0 } }
 
     /// The temporary file's path, once created.
     var path: String { state.withLockedValue { $0.sink?.path ?? "" } }
@@ -66,22 +61,21 @@ final class BlobDownload: Sendable {
             state.received += UInt64(chunk.readableBytes)
             return state.received
         }
-        if let verification { chunk.withUnsafeReadableBytes { verification.send($0) } }
+        chunk.withUnsafeReadableBytes { verification.send($0) }
         progress?(received, layer.size)
     }
 
     /// Checks the whole body arrived, with the digest the manifest names.
-    func finish() throws(RegistryError) {
+    ///
+    /// - Returns: What verifying the archive as it arrived found.
+    func finish() throws(RegistryError) -> Result<VerifiedArchive, ProviderArchiveError> {
         let layer = self.layer
         let (received, actual) = state.withLockedValue { ($0.received, $0.hash.finalize()) }
         guard received == layer.size else {
             throw .blobSizeMismatch(digest: layer.digest, declared: layer.size, received: received)
         }
         guard actual == layer.digest else { throw .digestMismatch(what: "archive layer", expected: layer.digest, actual: actual) }
-        if let verification {
-            let verdict = verification.finish()
-            verdictBox.withLockedValue { $0 = verdict }
-        }
+        let verdict = verification.finish()
         do {
             // A blob of fewer than 2 bytes is not an archive, but is written, to be refused by name.
             try state.withLockedValue { state in
@@ -90,6 +84,7 @@ final class BlobDownload: Sendable {
         } catch {
             throw .file(error as? FileError ?? FileError(operation: "create", path: destinationKind.path(compressed: false), code: EIO))
         }
+        return verdict
     }
 
     /// Renames the file into place.
@@ -100,7 +95,7 @@ final class BlobDownload: Sendable {
 
     /// Removes the temporary file.
     func discard() {
-        verification?.cancel()
+        verification.cancel()
         state.withLockedValue { state in
             state.sink?.discard()
             state.sink = nil

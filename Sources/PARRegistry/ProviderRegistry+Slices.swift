@@ -77,12 +77,8 @@ extension ProviderRegistry {
         } catch {
             throw .invalidArchive(error)
         }
-        let configBlob = OCIDescriptor(mediaType: Self.configMediaType, digest: .of(config), size: UInt64(config.count))
-        return try await withSession(reference) { session throws(RegistryError) in
-            let scope = "repository:\(reference.repository):pull,push"
-            try await session.authenticate(scope: scope)
-            let uploader = BlobUploader(
-                session: session, repository: reference.repository, scope: scope, chunkSize: chunkSize, monolithic: monolithicPush)
+        let configBlob = Self.configDescriptor(config)
+        return try await withUploader(reference) { session, scope, uploader throws(RegistryError) in
             var uploaded = try await uploader.ensure(.bytes(config), blob: configBlob, progress: nil) ? 1 : 0
             var slices: [PlatformSliceDescription] = []
             var entries: [OCIImageIndex.Entry] = []
@@ -90,8 +86,10 @@ extension ProviderRegistry {
                 let file = try Self.writeSlice(target, of: path, verified: archive, policy: policy)
                 defer { file.sink.discard() }
                 if try await uploader.ensure(.file(file.sink.path), blob: file.layer, progress: progress) { uploaded += 1 }
+                // The target is named on the slice's manifest too; a caller's value for that key yields.
                 let named = [(key: OCIImageIndex.targetAnnotation, value: target.name)]
-                let manifest = OCIManifest(config: configBlob, layers: [file.layer], annotations: annotations.filter { $0.key != OCIImageIndex.targetAnnotation } + named).serialized
+                let own = annotations.filter { $0.key != OCIImageIndex.targetAnnotation }
+                let manifest = OCIManifest(config: configBlob, layers: [file.layer], annotations: own + named).serialized
                 let digest = SHA256Hash.of(manifest)
                 try await putManifest(manifest, mediaType: Self.manifestMediaType, at: digest.ociDigest, session: session, scope: scope)
                 let platform = OCIPlatform(target: target)
@@ -236,22 +234,20 @@ extension ProviderRegistry {
     ) async throws(RegistryError) -> (BlobDownload, (description: PlatformSliceDescription, archive: VerifiedArchive)) {
         let (_, layer) = try await sliceManifest(entry, session: session, scope: scope)
         let expected = target ?? entry.target
-        let download = try await self.download(
+        let pulled = try await self.download(
             layer, from: session, scope: scope, to: destination, progress: progress,
             check: { source throws(ProviderArchiveError) in try ProviderArchive.verifySlice(from: source, target: expected, policy: policy) })
-        let archive: VerifiedArchive
-        do throws(ProviderArchiveError) {
-            guard let verdict = download.verdict else { throw ProviderArchiveError.stream("the download was not verified") }
-            archive = try verdict.get()
-            if let held = archive.targets.keys.first, !platform.matches(held) {
-                throw .wrongSliceTarget(expected: target ?? held, actual: held)
-            }
-        } catch {
+        let (download, archive) = try pulled.mapError {
+            RegistryError.invalidSlice(platform: platform.description, manifest: entry.manifest.digest, $0)
+        }.get()
+        // A slice is exactly one binary (verifySlice checked), which must be of its entry's platform.
+        guard let held = archive.targets.keys.first, platform.matches(held) else {
             download.discard()
-            throw .invalidSlice(platform: platform.description, manifest: entry.manifest.digest, error)
+            throw .slicePlatformMismatch(
+                platform: platform.description, manifest: entry.manifest.digest, holds: archive.targets.keys.sorted())
         }
         let description = PlatformSliceDescription(
-            target: archive.targets.keys.first, platform: platform, manifestDigest: entry.manifest.digest, layer: layer)
+            target: held, platform: platform, manifestDigest: entry.manifest.digest, layer: layer)
         return (download, (description, archive))
     }
 

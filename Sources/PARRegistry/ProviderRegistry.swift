@@ -133,16 +133,12 @@ public struct ProviderRegistry: Sendable {
         } catch {
             throw .invalidArchive(.stream(String(describing: error)))
         }
-        let configBlob = OCIDescriptor(mediaType: Self.configMediaType, digest: .of(config), size: UInt64(config.count))
+        let configBlob = Self.configDescriptor(config)
         let manifest = OCIManifest(config: configBlob, layers: [layer], annotations: annotations)
         let manifestBytes = manifest.serialized
         let manifestDigest = SHA256Hash.of(manifestBytes)
 
-        return try await withSession(reference) { session throws(RegistryError) in
-            let scope = "repository:\(reference.repository):pull,push"
-            try await session.authenticate(scope: scope)
-            let uploader = BlobUploader(
-                session: session, repository: reference.repository, scope: scope, chunkSize: chunkSize, monolithic: monolithicPush)
+        return try await withUploader(reference) { session, scope, uploader throws(RegistryError) in
             let configUploaded = try await uploader.ensure(.bytes(config), blob: configBlob, progress: nil)
             let layerUploaded = try await uploader.ensure(.file(path), blob: layer, progress: progress)
             let uploaded = (configUploaded ? 1 : 0) + (layerUploaded ? 1 : 0)
@@ -206,19 +202,12 @@ public struct ProviderRegistry: Sendable {
             let manifest = try OCIManifest(parsing: body)
             guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
             // Verified as it arrives: one read of the archive, not a download and a second read.
-            let download = try await self.download(
+            let pulled = try await self.download(
                 layer, from: session, scope: scope, to: destination, progress: progress,
                 check: { source throws(ProviderArchiveError) in
                     try Self.verifyPulled(source, manifest: manifest, platform: platform, policy: policy)
                 })
-            let verified: VerifiedArchive
-            do throws(ProviderArchiveError) {
-                guard let verdict = download.verdict else { throw ProviderArchiveError.stream("the download was not verified") }
-                verified = try verdict.get()
-            } catch {
-                download.discard()
-                throw .invalidArchive(error)
-            }
+            let (download, verified) = try pulled.mapError { RegistryError.invalidArchive($0) }.get()
             do throws(FileError) {
                 try download.commit()
             } catch {
@@ -311,12 +300,32 @@ public struct ProviderRegistry: Sendable {
         return try outcome.get()
     }
 
-    /// Downloads a blob into a temporary file beside the destination, retried from the start
-    /// on transient failures; with `check`, verifying the archive as it arrives.
+    /// The descriptor of a config blob.
+    static func configDescriptor(_ config: [UInt8]) -> OCIDescriptor {
+        OCIDescriptor(mediaType: configMediaType, digest: .of(config), size: UInt64(config.count))
+    }
+
+    /// Runs `body` with a session authenticated to push to the reference's repository, and
+    /// an uploader for its blobs.
+    func withUploader<Result: Sendable>(
+        _ reference: ImageReference, _ body: (RegistrySession, String, BlobUploader) async throws(RegistryError) -> Result
+    ) async throws(RegistryError) -> Result {
+        try await withSession(reference) { session throws(RegistryError) in
+            let scope = "repository:\(reference.repository):pull,push"
+            try await session.authenticate(scope: scope)
+            let uploader = BlobUploader(
+                session: session, repository: reference.repository, scope: scope, chunkSize: chunkSize, monolithic: monolithicPush)
+            return try await body(session, scope, uploader)
+        }
+    }
+
+    /// Downloads an archive layer into a temporary file beside the destination, verifying it
+    /// with `check` as it arrives (one read of it), retried from the start on transient
+    /// failures. A refused archive is removed, and its error returned.
     func download(
         _ layer: OCIDescriptor, from session: RegistrySession, scope: String, to destination: PullDestination,
-        progress: (@Sendable (UInt64, UInt64) -> Void)?, check: StreamingVerification.Check? = nil
-    ) async throws(RegistryError) -> BlobDownload {
+        progress: (@Sendable (UInt64, UInt64) -> Void)?, check: @escaping StreamingVerification.Check
+    ) async throws(RegistryError) -> Result<(download: BlobDownload, archive: VerifiedArchive), ProviderArchiveError> {
         let policy = session.retryPolicy
         var retries = 0
         while true {
@@ -329,8 +338,12 @@ public struct ProviderRegistry: Sendable {
                 guard answer.status == 200 else {
                     throw Self.failure(answer, request: "GET blob", notFound: "the archive layer \(layer.digest)")
                 }
-                try download.finish()
-                return download
+                switch try download.finish() {
+                case .success(let archive): return .success((download, archive))
+                case .failure(let refusal):
+                    download.discard()
+                    return .failure(refusal)
+                }
             } catch {
                 download.discard()
                 guard error.isTransient, retries < policy.maximumRetries else { throw error }

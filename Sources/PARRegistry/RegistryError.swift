@@ -49,6 +49,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case noSliceForTarget(Target, available: [String])
     /// A platform slice an index lists is not valid, or not the slice its entry says.
     case invalidSlice(platform: String, manifest: SHA256Hash, ProviderArchiveError)
+    /// An index entry names a platform that the binary of its slice is not for.
+    case slicePlatformMismatch(platform: String, manifest: SHA256Hash, holds: [Target])
     /// The archive is not valid: refused before a push, or after a pull.
     case invalidArchive(ProviderArchiveError)
     /// The registry answered something this client does not understand.
@@ -106,6 +108,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             "the image index has no slice for \(target) (\(OCIPlatform(target: target))); it has \(available.isEmpty ? "none" : available.joined(separator: ", ")): choose one with --target"
         case .invalidSlice(let platform, let manifest, let error):
             "the slice for \(platform) (\(manifest)) is not valid: \(error)"
+        case .slicePlatformMismatch(let platform, let manifest, let holds):
+            "the image index lists the slice \(manifest) for \(platform), but it holds \(holds.map(\.entryName).joined(separator: ", ")): it was published under the wrong platform; refusing it"
         case .invalidArchive(let error):
             "the archive is not valid: \(error)"
         case .unexpectedResponse(let status, let request, let detail):

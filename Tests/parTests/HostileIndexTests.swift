@@ -86,6 +86,13 @@ import Testing
         try putIndex([try entry(honest[foreign] ?? "", platform: native)], tag: "mislabelled")
         try expectRefusedPull("mislabelled", saying: "holds \(foreign).bin instead")
 
+        // Unannotated entries with two platforms swapped: rebuilding all is refused too.
+        let swapped = try targets.map { target in
+            try entry(honest[target == targets[0] ? targets[1] : target == targets[1] ? targets[0] : target] ?? "", platform: target)
+        }
+        try putIndex(swapped, tag: "swapped")
+        try expectRefusedPull("swapped", ["--all-targets"], saying: "published under the wrong platform")
+
         // A "slice" with two binaries: a plain push of a two-target archive.
         try work.write(pattern(1000, seed: 7), to: "two-a")
         try work.write(pattern(1000, seed: 8), to: "two-b")
