@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "CPARIsal"),
         // Removes temporary files on SIGINT/SIGTERM/SIGHUP: a signal handler's state must be C atomics.
         .target(name: "CPARSignals"),
+        // Starting a provider as the host does: the signal state and descriptors a clean exec needs.
+        .target(name: "CPARProcess"),
         // Layer 0, the base: byte streams and their wrappers, POSIX files (atomic files,
         // locks, signal cleanup), JSON, and the SHA-256 type with its streaming hasher.
         .target(
@@ -82,7 +84,7 @@ let package = Package(
         // a provider as the wasmCloud host does.
         .target(
             name: "PARHost",
-            dependencies: ["ProviderArchiveKit", "PARRegistry", "PARBytes", "PARClaims"]
+            dependencies: ["CPARProcess", "ProviderArchiveKit", "PARRegistry", "PARBytes", "PARClaims"]
         ),
         // Layer 6: the `par` command-line tool. Holds no format logic: it parses, calls, prints.
         .executableTarget(

@@ -62,7 +62,9 @@ CPARIsalInflater *CPARIsal_create(void) {
     CPARIsalInflater *inflater = calloc(1, sizeof(CPARIsalInflater) + CPARISAL_SLACK);
     if (inflater == NULL) return NULL;
     isal_inflate_init_fn(&inflater->state);
-    inflater->state.crc_flag = ISAL_GZIP;
+    // Raw deflate with the gzip CRC kept: par reads the gzip header and trailer itself, the
+    // same way for both backends.
+    inflater->state.crc_flag = ISAL_GZIP_NO_HDR;
     return inflater;
 }
 
@@ -70,7 +72,23 @@ void CPARIsal_destroy(CPARIsalInflater *inflater) { free(inflater); }
 
 void CPARIsal_reset(CPARIsalInflater *inflater) {
     isal_inflate_reset_fn(&inflater->state);
-    inflater->state.crc_flag = ISAL_GZIP;
+    inflater->state.crc_flag = ISAL_GZIP_NO_HDR;
+}
+
+uint32_t CPARIsal_crc(const CPARIsalInflater *inflater) { return inflater->state.crc; }
+
+int CPARIsal_takeHeldBytes(CPARIsalInflater *inflater, uint8_t bytes[8]) {
+    // ISA-L reads ahead into a 64-bit bit buffer: at the end of the deflate data, the bits
+    // left of the last byte are padding, and the whole bytes after them are the trailer's.
+    struct inflate_state *state = &inflater->state;
+    int length = state->read_in_length < 0 ? 0 : state->read_in_length;
+    int padding = length % 8;
+    int count = length / 8;
+    if (count > 8) count = 8;
+    for (int index = 0; index < count; index++) bytes[index] = (uint8_t)(state->read_in >> (padding + 8 * index));
+    state->read_in = 0;
+    state->read_in_length = 0;
+    return count;
 }
 
 int CPARIsal_inflate(CPARIsalInflater *inflater, const uint8_t *input, size_t inputCount, uint8_t *output,
@@ -100,6 +118,8 @@ int CPARIsal_available(void) { return 0; }
 CPARIsalInflater *CPARIsal_create(void) { return NULL; }
 void CPARIsal_destroy(CPARIsalInflater *inflater) { (void)inflater; }
 void CPARIsal_reset(CPARIsalInflater *inflater) { (void)inflater; }
+uint32_t CPARIsal_crc(const CPARIsalInflater *inflater) { (void)inflater; return 0; }
+int CPARIsal_takeHeldBytes(CPARIsalInflater *inflater, uint8_t bytes[8]) { (void)inflater; (void)bytes; return 0; }
 int CPARIsal_inflate(CPARIsalInflater *inflater, const uint8_t *input, size_t inputCount, uint8_t *output,
                      size_t outputCount, size_t *consumed, size_t *produced, int *ended) {
     (void)inflater; (void)input; (void)inputCount; (void)output; (void)outputCount;

@@ -8,7 +8,7 @@ import Darwin
 
 /// Calls a system function until it does not fail with `EINTR`.
 @inline(__always)
-func retryingOnInterrupt<Result: BinaryInteger>(_ call: () -> Result) -> Result {
+package func retryingOnInterrupt<Result: BinaryInteger>(_ call: () -> Result) -> Result {
     while true {
         let result = call()
         if result >= 0 || errno != EINTR { return result }

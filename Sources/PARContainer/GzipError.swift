@@ -9,6 +9,9 @@ public enum GzipError: Error, Equatable, Sendable, CustomStringConvertible {
     /// zlib could not get memory, or failed in a way that is not the input's fault.
     case zlibFailure(code: Int32, message: String)
 
+    /// The reason either inflate backend gives for damaged deflate data.
+    static let invalidDeflate = "invalid deflate data"
+
     public var description: String {
         switch self {
         case .corrupt(let reason):

@@ -13,9 +13,23 @@ public enum InflateBackend: String, Sendable, CaseIterable, CustomStringConverti
 
     /// The backend readers use unless told otherwise: decided once per process.
     public static let current: InflateBackend = {
-        if ProcessInfo.processInfo.environment["PAR_INFLATE"]?.lowercased() == "zlib" { return .zlib }
-        return isalAvailable ? .isal : .zlib
+        (try? chosen(by: ProcessInfo.processInfo.environment["PAR_INFLATE"])) ?? (isalAvailable ? .isal : .zlib)
     }()
+
+    /// The backend `PAR_INFLATE` asks for: `zlib`, `isal` (ISA-L when it can be loaded,
+    /// else zlib), or empty or unset for the default.
+    ///
+    /// - Parameter value: The variable's value.
+    /// - Returns: The backend.
+    /// - Throws: ``InflateBackendError`` for any other value.
+    public static func chosen(by value: String?) throws(InflateBackendError) -> InflateBackend {
+        switch value {
+        case nil, "": isalAvailable ? .isal : .zlib
+        case "zlib": .zlib
+        case "isal": isalAvailable ? .isal : .zlib
+        case let other?: throw InflateBackendError(value: other)
+        }
+    }
 
     /// Whether ISA-L could be loaded (and was built in).
     public static var isalAvailable: Bool { CPARIsal_available() == 1 }
@@ -28,22 +42,40 @@ public enum InflateBackend: String, Sendable, CaseIterable, CustomStringConverti
     }
 }
 
-/// A streaming gzip inflater: what `GzipReader` needs of either backend.
+/// `PAR_INFLATE` names no backend.
+public struct InflateBackendError: Error, Sendable, CustomStringConvertible {
+    /// The value given.
+    public let value: String
+
+    public var description: String {
+        "PAR_INFLATE=\(value) names no inflate backend: set it to zlib or isal, or unset it"
+    }
+}
+
+/// A streaming raw-deflate inflater, one gzip member's body at a time: what `GzipReader`
+/// needs of either backend. The header and trailer are `GzipReader`'s.
 protocol Inflater: AnyObject {
-    /// Whether the current member has ended, its trailer checked.
+    /// Whether the current member's deflate data has ended (its trailer is not consumed).
     var memberEnded: Bool { get }
+    /// The CRC-32 of what the current member produced.
+    var crc: UInt32 { get }
     /// Inflates from `input` into `output`.
     ///
     /// - Returns: Bytes consumed from `input` and bytes produced into `output`.
     func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(GzipError) -> (consumed: Int, produced: Int)
     /// Starts the next member after one has ended.
     func resetForNextMember() throws(GzipError)
+    /// After the member's deflate data ended: bytes the inflater read past its end (the
+    /// trailer's start), which it consumed but did not use.
+    func takeHeldInput() -> [UInt8]
 }
 
-extension ZlibStream: Inflater {}
+extension ZlibStream: Inflater {
+    /// zlib stops at the last byte of the deflate data: it holds none back.
+    func takeHeldInput() -> [UInt8] { [] }
+}
 
-/// ISA-L's `isal_inflate` in gzip mode: it parses the header and checks each member's CRC-32
-/// and length, as zlib does.
+/// ISA-L's `isal_inflate` of raw deflate, keeping the gzip CRC-32.
 final class IsalInflater: Inflater {
     private let state: OpaquePointer
     private(set) var memberEnded = false
@@ -71,20 +103,23 @@ final class IsalInflater: Inflater {
         return (consumed, produced)
     }
 
+    var crc: UInt32 { CPARIsal_crc(state) }
+
+    func takeHeldInput() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 8)
+        let count = bytes.withUnsafeMutableBufferPointer { CPARIsal_takeHeldBytes(state, $0.baseAddress) }
+        return Array(bytes.prefix(Int(count)))
+    }
+
     func resetForNextMember() throws(GzipError) {
         CPARIsal_reset(state)
         memberEnded = false
     }
 
-    /// ISA-L's negative statuses, in zlib's words where zlib has them.
+    /// ISA-L's negative statuses: damaged deflate data in the words zlib's backend uses.
     private static func failure(_ status: Int32) -> GzipError {
         switch status {
-        case -1: .corrupt("invalid block type")
-        case -2: .corrupt("invalid code")
-        case -3: .corrupt("invalid distance too far back")
-        case -4: .corrupt("incorrect header check")
-        case -5: .corrupt("unknown compression method")
-        case -6: .corrupt("incorrect data check")
+        case -1, -2, -3: .corrupt(GzipError.invalidDeflate)
         default: .zlibFailure(code: status, message: "ISA-L status \(status)")
         }
     }

@@ -10,10 +10,14 @@ final class ZlibStream {
     /// Whether the current member has ended (inflate only).
     private(set) var memberEnded = false
 
-    /// Starts an inflater that reads gzip (zlib's window bits 15 + 16).
-    static func gzipInflater() throws(GzipError) -> ZlibStream {
+    /// The CRC-32 of what the current member produced (inflate only).
+    private(set) var crc: UInt32 = 0
+
+    /// Starts an inflater of raw deflate (a gzip member's body; the caller reads the header
+    /// and trailer), keeping the CRC-32 of what it produces.
+    static func rawInflater() throws(GzipError) -> ZlibStream {
         let stream = ZlibStream()
-        let status = CPARZlib_inflateInit2(stream.stream, 15 + 16)
+        let status = CPARZlib_inflateInit2(stream.stream, -15)
         guard status == Z_OK else { throw stream.failure(status) }
         stream.initialized = true
         return stream
@@ -39,7 +43,9 @@ final class ZlibStream {
     ///
     /// - Returns: Bytes consumed from `input` and bytes produced into `output`.
     func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(GzipError) -> (consumed: Int, produced: Int) {
-        try run(input, output) { CPARZlib.inflate($0, Z_NO_FLUSH) }
+        let result = try run(input, output) { CPARZlib.inflate($0, Z_NO_FLUSH) }
+        crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: output[..<result.produced]))
+        return result
     }
 
     /// Starts a new gzip member after one has ended (concatenated gzip files are one stream).
@@ -47,6 +53,7 @@ final class ZlibStream {
         let status = inflateReset(stream)
         guard status == Z_OK else { throw failure(status) }
         memberEnded = false
+        crc = 0
     }
 
     private func run(
@@ -81,7 +88,8 @@ final class ZlibStream {
     private func failure(_ status: Int32) -> GzipError {
         let message = stream.pointee.msg.map { String(cString: $0) } ?? "status \(status)"
         switch status {
-        case Z_DATA_ERROR: return .corrupt(message)
+        // The same words as ISA-L's errors: which library found the damage is no matter.
+        case Z_DATA_ERROR: return .corrupt(GzipError.invalidDeflate)
         case Z_NEED_DICT: return .corrupt("a preset dictionary is required")
         default: return .zlibFailure(code: status, message: message)
         }
@@ -156,6 +164,17 @@ final class BlockDeflater {
 
 /// zlib's CRC-32 (the gzip trailer's checksum).
 enum CRC32 {
+    /// The CRC of what `crc` covered followed by `bytes`.
+    static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        return UInt32(truncatingIfNeeded: crc32_z(uLong(crc), base.assumingMemoryBound(to: Bytef.self), bytes.count))
+    }
+
+    /// The CRC of what `crc` covered followed by `byte`.
+    static func update(_ crc: UInt32, _ byte: UInt8) -> UInt32 {
+        withUnsafeBytes(of: byte) { update(crc, $0) }
+    }
+
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
         return UInt32(truncatingIfNeeded: crc32_z(0, base.assumingMemoryBound(to: Bytef.self), bytes.count))

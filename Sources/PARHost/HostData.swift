@@ -64,13 +64,4 @@ public struct HostData: Sendable {
             ])),
         ])
     }
-
-    /// The environment the host gives a provider: `RUST_LOG` and every `OTEL_*` of its own,
-    /// nothing else.
-    ///
-    /// - Parameter environment: The host's environment.
-    /// - Returns: The provider's.
-    public static func providerEnvironment(from environment: [String: String]) -> [String: String] {
-        environment.filter { $0.key == "RUST_LOG" || $0.key.hasPrefix("OTEL_") }
-    }
 }

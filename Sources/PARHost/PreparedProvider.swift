@@ -1,4 +1,5 @@
 import Foundation
+internal import CPARProcess
 import PARBytes
 import PARClaims
 
@@ -45,59 +46,79 @@ public final class PreparedProvider: @unchecked Sendable {
     public var claims: ProviderClaims { token.claims }
 
     /// Replaces this process with the provider, as the wasmCloud host starts one: no
-    /// arguments but its path, the environment given (the host passes `RUST_LOG` and `OTEL_*`
-    /// only), and on standard input the host data, base64 with padding, then `\r\n`, then the
-    /// end of the input. The provider keeps this process's id, signals and exit status.
+    /// arguments but its path, the environment given (byte for byte), and on standard input
+    /// the host data, base64 with padding, then `\r\n`, then the end of the input. The
+    /// provider keeps this process's id and exit status.
+    ///
+    /// It starts in the state the host's `Command` gives it, whatever thread calls this: an
+    /// empty signal mask; SIGPIPE and every signal this process handles or ignores itself
+    /// back to the default, while a signal this process's own parent left ignored stays
+    /// ignored; and no open descriptor but 0, 1, 2 and the binary's own (which keeps the
+    /// shared lock that holds prune off). Finish all asynchronous work first: other threads
+    /// end with the exec.
+    ///
+    /// The host data goes through a sealed in-memory file (an unlinked file in the temporary
+    /// folder where the system has none), so it never touches the cache: a read-only cache
+    /// starts providers too.
     ///
     /// - Parameters:
     ///   - hostData: The host data document (compact JSON).
-    ///   - environment: The provider's whole environment.
-    /// - Throws: ``ProviderCacheError`` when it cannot be started; on success it never returns.
-    public func exec(hostData: [UInt8], environment: [String: String]) throws(ProviderCacheError) -> Never {
-        // Standard input is an unlinked file holding the data: any size arrives whole, and
-        // the provider reads it to its end. It is made in the cache's own folder (0700, this
-        // user's), as the data may hold secrets.
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().path
-        var template = Array((folder + "/downloads/host-data-XXXXXX").utf8CString)
-        let input = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard input >= 0 else { throw .cannotStart(path: path, code: errno) }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    ///   - environment: The provider's whole environment; the host's filter of this process's
+    ///     by default.
+    /// - Throws: ``ProviderCacheError/cannotStart(path:code:)``; on success it never returns.
+    public func exec(hostData: [UInt8], environment: ProviderEnvironment = .inherited) throws(ProviderCacheError) -> Never {
         let line = Array(Data(hostData).base64EncodedString().utf8) + [0x0D, 0x0A]
-        let written = line.withUnsafeBytes { bytes -> Bool in
-            var offset = 0
-            while offset < bytes.count {
-                let count = write(input, bytes.baseAddress! + offset, bytes.count - offset)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return false }
-                offset += count
-            }
-            return true
-        }
-        guard written else { throw .cannotStart(path: path, code: errno) }
-        guard lseek(input, 0, SEEK_SET) == 0, dup2(input, STDIN_FILENO) == STDIN_FILENO else {
-            throw .cannotStart(path: path, code: errno)
-        }
-        close(input)
-        // The descriptor stays open in the provider, and with it the lock that keeps prune away.
-        _ = fcntl(descriptor, F_SETFD, 0)
-        // What par ignores (SIGXFSZ) the provider must not inherit.
-        signal(SIGXFSZ, SIG_DFL)
-        let arguments = [path]
-        let variables = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        let code = withCStrings(arguments) { argv in
-            withCStrings(variables) { envp in
-                fexecve(descriptor, argv, envp)
-                return errno
+        let input = try Self.inputFile(holding: line, for: path)
+        defer { close(input) }
+        let code = withCStrings([Array(path.utf8)]) { argv in
+            withCStrings(environment.variables) { envp in
+                CPARProcess_exec(descriptor, input, argv, envp)
             }
         }
         throw .cannotStart(path: path, code: code)
     }
+
+    /// A descriptor reading `bytes` from their start: a sealed memory file, else an unlinked
+    /// temporary file (0600).
+    private static func inputFile(holding bytes: [UInt8], for path: String) throws(ProviderCacheError) -> Int32 {
+        let memory = bytes.withUnsafeBufferPointer { CPARProcess_memoryFile($0.baseAddress, $0.count) }
+        if memory >= 0 { return memory }
+        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((folder + "/par-host-data-XXXXXX").utf8CString)
+        let file = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard file >= 0 else { throw .cannotStart(path: path, code: errno) }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        _ = fcntl(file, F_SETFD, FD_CLOEXEC)
+        let written = bytes.withUnsafeBytes { buffer -> Int32 in
+            var offset = 0
+            while offset < buffer.count {
+                let count = write(file, buffer.baseAddress! + offset, buffer.count - offset)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return count < 0 ? errno : EIO }
+                offset += count
+            }
+            return 0
+        }
+        guard written == 0, lseek(file, 0, SEEK_SET) == 0 else {
+            let code = written == 0 ? errno : written
+            close(file)
+            throw .cannotStart(path: path, code: code)
+        }
+        return file
+    }
 }
 
-/// Runs `body` with a NULL-terminated array of C strings.
-private func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result) -> Result {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+/// Runs `body` with a NULL-terminated array of C strings made from byte strings.
+private func withCStrings<Result>(_ strings: [[UInt8]], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result) -> Result {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { bytes in
+        let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+        bytes.withUnsafeBytes { raw in
+            UnsafeMutableRawPointer(copy).copyMemory(from: raw.baseAddress ?? UnsafeRawPointer(copy), byteCount: bytes.count)
+        }
+        copy[bytes.count] = 0
+        return copy
+    }
     pointers.append(nil)
-    defer { pointers.forEach { free($0) } }
+    defer { pointers.forEach { $0?.deallocate() } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -10,17 +10,17 @@ import Musl
 import Darwin
 #endif
 
-/// One cached binary: which archive and target it is, where it came from, its size and
-/// when a `prepare` last used it.
+/// One cached binary: which archives and target it is, where it came from, its size and
+/// when a `prepare` last used it. A binary two archives share is one entry.
 public struct CacheEntry: Sendable {
-    /// The provider's name, as its claims give it.
+    /// The provider's name, as its claims give it (`nil` when no recorded claims name it).
     public let name: String?
-    /// The sources (files are not recorded; references are) that named its archive.
+    /// The registry references (files are not recorded) that named one of its archives.
     public let sources: [String]
-    /// The archive's SHA-256.
-    public let archiveDigest: SHA256Hash
-    /// The target.
-    public let target: Target
+    /// The SHA-256 of each recorded archive holding this binary, sorted.
+    public let archiveDigests: [SHA256Hash]
+    /// The target (`nil` when no recorded claims name the binary).
+    public let target: Target?
     /// The binary's SHA-256.
     public let binaryHash: SHA256Hash
     /// The binary's size in bytes.
@@ -29,77 +29,190 @@ public struct CacheEntry: Sendable {
     public let lastUsed: UInt64
 }
 
+/// What a prune removed.
+public struct PruneReport: Sendable {
+    /// The binaries removed.
+    public var binaries: [CacheEntry] = []
+    /// Other files removed: temporary files no live process holds, downloads nobody is
+    /// making, records of archive files that are gone or changed.
+    public var otherFiles: [String] = []
+    /// The bytes the removed binaries took.
+    public var bytes: UInt64 { binaries.reduce(0) { $0 + $1.size } }
+}
+
 extension ProviderCache {
-    /// Every cached binary, least recently used first.
+    /// Every cached binary, once each, least recently used first.
     ///
+    /// - Parameter events: Told when something that is not a cache file was removed.
     /// - Returns: The entries.
-    public func entries() -> [CacheEntry] {
-        let manager = FileManager.default
-        var sourcesByArchive: [SHA256Hash: [String]] = [:]
+    public func entries(events: CacheEvents? = nil) throws(ProviderCacheError) -> [CacheEntry] {
         var archiveByManifest: [SHA256Hash: SHA256Hash] = [:]
-        for name in (try? manager.contentsOfDirectory(atPath: root + "/refs")) ?? [] {
-            guard let manifest = SHA256Hash(hex: name), let bytes = try? readSmallFile(root + "/refs/" + name),
+        for name in list("refs") {
+            guard let manifest = SHA256Hash(hex: name),
+                let bytes = try? CacheFiles.readSmall(root + "/refs/" + name, limit: Self.recordLimit, events: events),
                 let archive = SHA256Hash(ociDigest: String(decoding: bytes, as: UTF8.self))
             else { continue }
             archiveByManifest[manifest] = archive
         }
-        for name in (try? manager.contentsOfDirectory(atPath: root + "/tags")) ?? [] {
-            guard let bytes = try? readSmallFile(root + "/tags/" + name), let json = try? JSONValue(parsing: bytes),
-                let reference = json["reference"]?.stringValue,
+        var sourcesByArchive: [SHA256Hash: [String]] = [:]
+        for name in list("tags") {
+            guard let bytes = try? CacheFiles.readSmall(root + "/tags/" + name, limit: Self.recordLimit, events: events),
+                let json = try? JSONValue(parsing: bytes), let reference = json["reference"]?.stringValue,
                 let manifest = json["manifest"]?.stringValue.flatMap(SHA256Hash.init(ociDigest:)),
                 let archive = archiveByManifest[manifest]
             else { continue }
             sourcesByArchive[archive, default: []].append(reference)
         }
-        var entries: [CacheEntry] = []
-        for name in (try? manager.contentsOfDirectory(atPath: root + "/claims")) ?? [] where name.hasSuffix(".jwt") {
+        // Which archives (and so names, targets and sources) each binary belongs to.
+        var owners: [SHA256Hash: [(archive: SHA256Hash, name: String?, target: Target)]] = [:]
+        for name in list("claims") where name.hasSuffix(".jwt") {
             guard let archive = SHA256Hash(hex: String(name.dropLast(4))),
-                let bytes = try? readSmallFile(root + "/claims/" + name),
+                let bytes = try? CacheFiles.readSmall(root + "/claims/" + name, limit: ClaimsToken.maximumSize, events: events),
                 let claims = try? ClaimsToken.decodeWithoutVerifying(bytes)
             else { continue }
             for (target, hash) in claims.metadata.targetHashes {
-                var status = stat()
-                guard stat(binaryPath(hash), &status) == 0 else { continue }
-                entries.append(
-                    CacheEntry(
-                        name: claims.metadata.name, sources: sourcesByArchive[archive, default: []].sorted(),
-                        archiveDigest: archive, target: target, binaryHash: hash, size: UInt64(status.st_size),
-                        lastUsed: UInt64(max(0, status.st_mtim.tv_sec))))
+                owners[hash, default: []].append((archive, claims.metadata.name, target))
             }
+        }
+        var entries: [CacheEntry] = []
+        for name in list("binaries") {
+            guard let hash = SHA256Hash(hex: name) else { continue }
+            guard case .file(let descriptor) = try CacheFiles.open(binaryPath(hash), events: events) else { continue }
+            var status = stat()
+            let known = fstat(descriptor, &status) == 0
+            close(descriptor)
+            guard known else { continue }
+            let owning = (owners[hash] ?? []).sorted { $0.archive.hex < $1.archive.hex }
+            let archives = owning.map(\.archive)
+            entries.append(
+                CacheEntry(
+                    name: owning.first?.name, sources: Array(Set(archives.flatMap { sourcesByArchive[$0] ?? [] })).sorted(),
+                    archiveDigests: archives, target: owning.first?.target, binaryHash: hash, size: UInt64(status.st_size),
+                    lastUsed: UInt64(max(0, Self.modificationSeconds(status)))))
         }
         return entries.sorted { ($0.lastUsed, $0.binaryHash.hex) < ($1.lastUsed, $1.binaryHash.hex) }
     }
 
     /// Removes cached binaries, least recently used first, until they take at most `maxSize`
-    /// bytes, and every one unused for longer than `olderThan`. A binary that a `prepare`
-    /// holds, or a provider started from it is running, is never removed.
+    /// bytes, and every one unused for longer than `olderThan`; and, whatever the limits,
+    /// what nothing needs: temporary files whose process is gone, downloads nobody is making,
+    /// records of archive files that are gone or changed. A binary that a `prepare` holds, or
+    /// that a provider started from it is running, is never removed.
     ///
     /// - Parameters:
     ///   - maxSize: The most bytes the binaries may take after pruning.
     ///   - olderThan: Seconds of disuse after which a binary goes.
-    /// - Returns: The entries removed.
+    ///   - events: Told when something that is not a cache file was removed.
+    /// - Returns: What was removed.
     @discardableResult
-    public func prune(maxSize: UInt64? = nil, olderThan: UInt64? = nil) -> [CacheEntry] {
-        let entries = entries()
+    public func prune(maxSize: UInt64? = nil, olderThan: UInt64? = nil, events: CacheEvents? = nil) throws(ProviderCacheError) -> PruneReport {
+        var report = PruneReport()
+        removeJunk(into: &report, events: events)
+        let entries = try entries(events: events)
         var total = entries.reduce(0) { $0 + $1.size }
-        let now = UInt64(Date().timeIntervalSince1970)
-        var removed: [CacheEntry] = []
+        let now = UInt64(max(0, Date().timeIntervalSince1970))
         for entry in entries {
             let tooBig = maxSize.map { total > $0 } ?? false
             let tooOld = olderThan.map { now >= entry.lastUsed && now - entry.lastUsed > $0 } ?? false
-            guard tooBig || tooOld, removeUnlessHeld(binaryPath(entry.binaryHash)) else { continue }
+            guard tooBig || tooOld, try removeUnlessHeld(entry.binaryHash, events: events) else { continue }
             total -= entry.size
-            removed.append(entry)
+            report.binaries.append(entry)
         }
-        return removed
+        return report
     }
 
-    /// Removes a binary nobody holds: its exclusive lock is taken without waiting first.
-    private func removeUnlessHeld(_ path: String) -> Bool {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return false }
-        return unlink(path) == 0
+    /// Removes a binary nobody holds, with its lock: the binary's lock first, so no prepare
+    /// is between renaming it into place and locking it, then the binary's own lock, which
+    /// every prepared or running provider holds shared. Neither is waited for.
+    private func removeUnlessHeld(_ hash: SHA256Hash, events: CacheEvents?) throws(ProviderCacheError) -> Bool {
+        let lockPath = binaryLockPath(hash)
+        guard let lock = try CacheLock.acquire(lockPath, shared: false, wait: false, events: events) else { return false }
+        return withExtendedLifetime(lock) {
+            guard case .file(let descriptor)? = try? CacheFiles.open(binaryPath(hash), events: events) else { return false }
+            defer { close(descriptor) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, unlink(binaryPath(hash)) == 0 else { return false }
+            // A prepare waiting for the lock finds the file gone and makes a new one.
+            unlink(lockPath)
+            return true
+        }
+    }
+
+    /// Removes what nothing needs, whatever the size limits.
+    private func removeJunk(into report: inout PruneReport, events: CacheEvents?) {
+        // Anything that is not a regular file: a pipe or device would wedge a reader, a link
+        // would lead out of the cache.
+        for folder in Self.folders {
+            for name in list(folder) {
+                let path = root + "/" + folder + "/" + name
+                guard let kind = CacheFiles.kind(at: path) else { continue }
+                if unlink(path) == 0 || rmdir(path) == 0 {
+                    report.otherFiles.append(folder + "/" + name)
+                    events?("removed \(path) from the cache: it was \(kind), not a cache file")
+                }
+            }
+        }
+        // Temporary files (`.par-...-PID-...tmp`, `incoming-PID-...`, `spool-PID-...`) of
+        // processes that are gone.
+        for folder in Self.folders {
+            for name in list(folder) {
+                let pid: pid_t?
+                if name.hasPrefix(".par-"), name.hasSuffix(".tmp") {
+                    pid = pid_t(name.split(separator: "-").dropFirst(2).first ?? "")
+                } else if folder == "binaries" && name.hasPrefix("incoming-") || folder == "downloads" && name.hasPrefix("spool-") {
+                    pid = pid_t(name.split(separator: "-").dropFirst().first ?? "")
+                } else {
+                    continue
+                }
+                guard let pid, pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                if unlink(root + "/" + folder + "/" + name) == 0 { report.otherFiles.append(folder + "/" + name) }
+            }
+        }
+        // Finished downloads a killed run left: named by manifest, whose lock a download holds.
+        for name in list("downloads") where !name.hasPrefix(".") && !name.hasPrefix("spool-") {
+            guard let manifest = SHA256Hash(hex: String(name.prefix(64))),
+                let lock = try? CacheLock.acquire(lockPath(manifest), shared: false, wait: false, events: events)
+            else { continue }
+            withExtendedLifetime(lock) {
+                if unlink(root + "/downloads/" + name) == 0 { report.otherFiles.append("downloads/" + name) }
+            }
+        }
+        // Digest records of archive files that are gone or changed.
+        for name in list("files") where name.hasSuffix(".json") {
+            let record = root + "/files/" + name
+            guard let bytes = try? CacheFiles.readSmall(record, limit: Self.recordLimit, events: events) else { continue }
+            if let json = try? JSONValue(parsing: bytes), let path = json["path"]?.stringValue,
+                let identity = json["identity"]?.stringValue, Self.identity(ofFileAt: path) == identity
+            {
+                continue
+            }
+            if unlink(record) == 0 { report.otherFiles.append("files/" + name) }
+        }
+        // Locks of sources nobody is preparing: empty files, but one per source ever seen.
+        for name in list("locks") where !name.hasPrefix("binary-") {
+            guard let key = SHA256Hash(hex: name),
+                let lock = try? CacheLock.acquire(lockPath(key), shared: false, wait: false, events: events)
+            else { continue }
+            withExtendedLifetime(lock) { _ = unlink(lockPath(key)) }
+        }
+    }
+
+    /// The names in one of the cache's folders.
+    private func list(_ folder: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: root + "/" + folder)) ?? []
+    }
+
+    /// The identity a digest record keeps of the file at `path`, or `nil` when it is gone.
+    private static func identity(ofFileAt path: String) -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return ArchiveInput.identity(of: status)
+    }
+
+    private static func modificationSeconds(_ status: stat) -> Int {
+        #if canImport(Darwin)
+        Int(status.st_mtimespec.tv_sec)
+        #else
+        Int(status.st_mtim.tv_sec)
+        #endif
     }
 }

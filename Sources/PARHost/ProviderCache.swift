@@ -25,10 +25,13 @@ import Darwin
 /// - `files/HEX.json`: an archive file's digest, by its path, valid while its device, inode,
 ///   size, mtime and ctime are the same (any write changes the ctime), so a warm start hashes
 ///   only the binary;
-/// - `locks/`, `downloads/`: per-source locks, and archives being downloaded.
+/// - `locks/`: per-source locks (`HEX`) and per-binary locks (`binary-HEX`);
+/// - `downloads/`: archives being downloaded, and spooled pipes (unlinked at once).
 ///
 /// Every file is written under a temporary name and renamed; nothing is rewritten in place,
-/// so a running binary is never changed and a half-written file is never read. Concurrent
+/// so a running binary is never changed and a half-written file is never read. Only regular
+/// files are opened, never waiting: anything else found in the cache is removed. A damaged
+/// record is removed and rebuilt from the source. Concurrent
 /// ``prepare(_:target:policy:offline:registry:events:)`` calls of one source, from threads
 /// or processes, fetch and extract once: the others wait on the source's lock and reuse it.
 public struct ProviderCache: Sendable {
@@ -91,8 +94,10 @@ public struct ProviderCache: Sendable {
     /// Finds or fetches a provider's archive, verifies it, and opens the binary for `target`,
     /// checking it against its signed hash from the very descriptor that will be executed.
     ///
-    /// A file is hashed to find its entry. A digest reference, or a tag with `offline`, is
-    /// served from the cache with no network at all; a tag otherwise asks the registry for its
+    /// A file is opened once: hashed (or known by its recorded digest while its identity and
+    /// times are unchanged), and extracted from that same descriptor; a pipe is spooled once.
+    /// A device or socket is refused. A digest reference, or a tag with `offline`, is served
+    /// from the cache with no network at all; a tag otherwise asks the registry for its
     /// digest (a manifest HEAD) and downloads only when it changed. A cached binary whose hash
     /// no longer matches is never returned: it is removed and fetched again (offline, refused).
     ///
@@ -107,50 +112,66 @@ public struct ProviderCache: Sendable {
     /// - Throws: ``ProviderCacheError``.
     public func prepare(
         _ source: ProviderSource, target: Target = .native, policy: VerificationPolicy = .default, offline: Bool = false,
-        registry: ProviderRegistry? = nil, events: (@Sendable (String) -> Void)? = nil
+        registry: ProviderRegistry? = nil, events: CacheEvents? = nil
     ) async throws(ProviderCacheError) -> PreparedProvider {
         switch source {
         case .file(let path):
-            let digest = try digest(ofArchive: path)
-            let lock = try acquire(digest)
+            let input = try ArchiveInput(opening: path, spoolFolder: root + "/downloads")
+            let digest = try digest(of: input, events: events)
+            let lock = try CacheLock.acquire(lockPath(digest), shared: false, events: events)
             return try withExtendedLifetime(lock) { () throws(ProviderCacheError) in
-                switch try verified(archive: digest, target: target, policy: policy, source: source) {
+                switch try verified(archive: digest, target: target, policy: policy, source: source, events: events) {
                 case .ready(let prepared): return prepared
                 case .mismatched(let path): events?(Self.refetching(path, of: source))
+                case .damaged(let path, let reason): events?(Self.rebuilding(path, reason: reason, of: source))
                 case .absent: break
                 }
-                try fill(archive: digest, from: path, target: target, policy: policy)
-                return try verifiedOrThrow(archive: digest, target: target, policy: policy, source: source)
+                return try fill(archive: digest, from: input, target: target, policy: policy, source: source, events: events)
             }
         case .reference(let reference):
-            let manifest = try await manifestDigest(of: reference, offline: offline, registry: registry)
-            let lock = try acquire(manifest)
+            let manifest = try await manifestDigest(of: reference, offline: offline, registry: registry, events: events)
+            let lock = try CacheLock.acquire(lockPath(manifest), shared: false, events: events)
             defer { withExtendedLifetime(lock) {} }
-            if let archive = archiveDigest(forManifest: manifest) {
-                switch try verified(archive: archive, target: target, policy: policy, source: source) {
+            var damage: (path: String, reason: String)?
+            switch try archiveDigest(forManifest: manifest, events: events) {
+            case .recorded(let archive):
+                switch try verified(archive: archive, target: target, policy: policy, source: source, events: events) {
                 case .ready(let prepared): return prepared
                 case .mismatched(let path) where offline || registry == nil: throw .tampered(path: path)
                 case .mismatched(let path): events?(Self.refetching(path, of: source))
+                case .damaged(let path, let reason): damage = (path, reason)
                 case .absent: break
                 }
+            case .damaged(let path, let reason): damage = (path, reason)
+            case .absent: break
             }
-            guard !offline, let registry else { throw .notCached(source.description) }
-            let archive = try await download(reference, manifest: manifest, target: target, policy: policy, registry: registry)
-            return try verifiedOrThrow(archive: archive, target: target, policy: policy, source: source)
+            guard !offline, let registry else {
+                if let damage { throw .damagedRecord(path: damage.path, reason: damage.reason) }
+                throw .notCached(source.description)
+            }
+            if let damage { events?(Self.rebuilding(damage.path, reason: damage.reason, of: source)) }
+            return try await download(
+                reference, manifest: manifest, target: target, policy: policy, registry: registry, events: events)
         }
     }
 
     /// The manifest digest a reference names: its own, the tag's recorded one offline, or
-    /// the registry's answer (recorded for later offline runs).
+    /// the registry's answer (recorded for later offline runs when the cache can be written).
     private func manifestDigest(
-        of reference: ImageReference, offline: Bool, registry: ProviderRegistry?
+        of reference: ImageReference, offline: Bool, registry: ProviderRegistry?, events: CacheEvents?
     ) async throws(ProviderCacheError) -> SHA256Hash {
         if let digest = reference.digest { return digest }
         let record = tagRecordPath(reference)
         guard !offline, let registry else {
-            guard let text = try? readSmallFile(record), let json = try? JSONValue(parsing: text),
+            guard let text = try CacheFiles.readSmall(record, limit: Self.recordLimit, events: events) else {
+                throw .notCached(reference.description)
+            }
+            guard let json = try? JSONValue(parsing: text),
                 let digest = json["manifest"]?.stringValue.flatMap(SHA256Hash.init(ociDigest:))
-            else { throw .notCached(reference.description) }
+            else {
+                unlink(record)
+                throw .damagedRecord(path: record, reason: "not a tag record")
+            }
             return digest
         }
         let digest: SHA256Hash
@@ -163,57 +184,107 @@ public struct ProviderCache: Sendable {
             ("reference", .string(reference.description)), ("manifest", .string(digest.ociDigest)),
             ("resolved_at", .number(String(Int(Date().timeIntervalSince1970)))),
         ])
-        try writeSmallFile(record, Array(json.serialized.utf8))
+        // Only an offline run needs it: a cache that cannot be written still starts providers.
+        try? CacheFiles.writeSmall(record, Array(json.serialized.utf8))
         return digest
     }
 
     /// Pulls the archive a manifest names into `downloads/` (of an image index, only the
-    /// slice of `target`), verified, and fills the cache from it. Returns the archive's digest.
+    /// slice of `target`), verified, and fills the cache from it.
     private func download(
         _ reference: ImageReference, manifest: SHA256Hash, target: Target, policy: VerificationPolicy,
-        registry: ProviderRegistry
-    ) async throws(ProviderCacheError) -> SHA256Hash {
+        registry: ProviderRegistry, events: CacheEvents?
+    ) async throws(ProviderCacheError) -> PreparedProvider {
         let pinned = ImageReference.pinning(reference, to: manifest)
         let pulled: ProviderRegistry.PullResult
         do {
-            // The name is fixed per manifest: a download a killed process left is removed by the next.
+            // The name is fixed per manifest: a download a killed process left is removed by
+            // the next, or by prune once nobody holds the manifest's lock.
             pulled = try await registry.pull(
                 pinned, to: .named(folder: root + "/downloads", name: manifest.lowercaseHex), expectedDigest: manifest,
                 allowLatest: true, policy: policy, platform: .target(target))
         } catch {
             throw .registry(error)
         }
-        defer { unlink(pulled.path) }
-        // A single slice or archive is always one layer.
-        guard let layer = pulled.layerDigest else { throw .notCached(reference.description) }
-        try fill(archive: layer, from: pulled.path, target: target, policy: policy)
-        try writeSmallFile(root + "/refs/" + manifest.lowercaseHex, Array(layer.ociDigest.utf8))
-        return layer
+        // Opened once, then unlinked: the bytes the pull verified are the ones read here.
+        let input: ArchiveInput
+        do throws(ProviderCacheError) {
+            input = try ArchiveInput(opening: pulled.path, spoolFolder: root + "/downloads")
+        } catch {
+            unlink(pulled.path)
+            throw error
+        }
+        unlink(pulled.path)
+        // A single slice or archive is one layer, whose digest the pull checked.
+        let layer: SHA256Hash
+        if let known = pulled.layerDigest { layer = known } else { layer = try input.digest() }
+        let prepared = try fill(archive: layer, from: input, target: target, policy: policy, source: .reference(reference), events: events)
+        try CacheFiles.writeSmall(root + "/refs/" + manifest.lowercaseHex, Array(layer.ociDigest.utf8))
+        return prepared
     }
 
-    /// Extracts and verifies `target` from an archive file into `binaries/`, then records the
-    /// archive's claims. The binary is renamed into place only once the whole archive verified.
-    private func fill(archive digest: SHA256Hash, from path: String, target: Target, policy: VerificationPolicy) throws(ProviderCacheError) {
-        let incoming = root + "/binaries/incoming-" + digest.lowercaseHex
+    /// Extracts and verifies `target` from an archive into `binaries/`, hashing every byte
+    /// read: the claims are recorded under `digest` only when that is what was read. The
+    /// binary is renamed into place only once the whole archive verified, and is opened and
+    /// locked before it is, so no prune can remove it between the two.
+    private func fill(
+        archive digest: SHA256Hash, from input: ArchiveInput, target: Target, policy: VerificationPolicy,
+        source: ProviderSource, events: CacheEvents?
+    ) throws(ProviderCacheError) -> PreparedProvider {
+        let incoming = root + "/binaries/incoming-\(getpid())-" + digest.lowercaseHex
+        var hasher = SHA256Hasher()
+        let tapped = TappedSource(input.contents()) { hasher.update($0) }
         let report: VerifiedArchive
         do {
-            report = try ProviderArchive.extract(target, fromArchiveAt: path, to: incoming, policy: policy)
-        } catch .targetNotFound(let missing, let available) {
-            throw .missingTarget(missing, available: available)
-        } catch {
+            report = try ProviderArchive.extract(target, from: tapped, to: incoming, policy: policy)
+            try tapped.drain()
+        } catch let error as ProviderArchiveError {
+            unlink(incoming)
+            if case .targetNotFound(let missing, let available) = error { throw .missingTarget(missing, available: available) }
             throw .archive(error)
+        } catch {
+            unlink(incoming)
+            throw .file(error as? FileError ?? FileError(operation: "read", path: input.path, code: EIO))
+        }
+        guard hasher.finalize() == digest else {
+            unlink(incoming)
+            unlink(fileRecordPath(input))
+            throw .changedWhileRead(path: input.path)
         }
         guard let hash = report.claims.metadata.targetHashes[target] else {
             unlink(incoming)
             throw .missingTarget(target, available: report.targets.keys.sorted())
         }
         let binary = binaryPath(hash)
-        guard chmod(incoming, 0o500) == 0, rename(incoming, binary) == 0 else {
-            let code = errno
+        let descriptor: Int32
+        do {
+            descriptor = try withBinaryLock(hash, events: events) { () throws(ProviderCacheError) -> Int32 in
+                guard case .file(let descriptor) = try CacheFiles.open(incoming, events: events) else {
+                    throw .file(FileError(operation: "open", path: incoming, code: ENOENT))
+                }
+                _ = flock(descriptor, LOCK_SH)
+                guard fchmod(descriptor, 0o500) == 0, rename(incoming, binary) == 0 else {
+                    let code = errno
+                    close(descriptor)
+                    throw .file(FileError(operation: "write", path: binary, code: code))
+                }
+                return descriptor
+            }
+        } catch {
             unlink(incoming)
-            throw .file(FileError(operation: "write", path: binary, code: code))
+            throw error
         }
-        try writeSmallFile(claimsPath(digest), Array(report.token.encoded.utf8))
+        try CacheFiles.writeSmall(claimsPath(digest), Array(report.token.encoded.utf8))
+        // Checked once more from the descriptor that will run, as every cached start is.
+        guard try Self.hash(of: descriptor, path: binary) == hash else {
+            close(descriptor)
+            unlink(binary)
+            throw .tampered(path: binary)
+        }
+        _ = futimens(descriptor, nil)
+        return PreparedProvider(
+            descriptor: descriptor, path: binary, token: report.token, target: target, archiveDigest: digest, binaryHash: hash,
+            source: source)
     }
 
     /// What the cache holds for one archive and target.
@@ -224,6 +295,13 @@ public struct ProviderCache: Sendable {
         case absent
         /// A binary that no longer matched its signed hash: removed, never run.
         case mismatched(path: String)
+        /// A record that could not be read or was not what it should be: removed.
+        case damaged(path: String, reason: String)
+    }
+
+    /// The event of a damaged record that was removed and is rebuilt.
+    private static func rebuilding(_ path: String, reason: String, of source: ProviderSource) -> String {
+        "the cache record \(path) was damaged (\(reason)): it was removed and is rebuilt from \(source)"
     }
 
     /// The event of a cached binary that no longer matched and is fetched again.
@@ -231,49 +309,49 @@ public struct ProviderCache: Sendable {
         "the cached binary \(path) of \(source) no longer matches its signed hash: it was removed, not run, and is fetched again"
     }
 
-    private func verifiedOrThrow(
-        archive digest: SHA256Hash, target: Target, policy: VerificationPolicy, source: ProviderSource
-    ) throws(ProviderCacheError) -> PreparedProvider {
-        switch try verified(archive: digest, target: target, policy: policy, source: source) {
-        case .ready(let prepared): return prepared
-        case .mismatched(let path): throw .tampered(path: path)
-        case .absent: throw .notCached(source.description)
-        }
-    }
-
     /// Checks a cached archive's claims against the policy and its binary against its hash,
-    /// read from the descriptor returned. A binary that no longer matches is removed.
+    /// read from the descriptor returned. A binary that no longer matches is removed; a claims
+    /// record that is not a valid token is removed, as damaged.
     private func verified(
-        archive digest: SHA256Hash, target: Target, policy: VerificationPolicy, source: ProviderSource
+        archive digest: SHA256Hash, target: Target, policy: VerificationPolicy, source: ProviderSource, events: CacheEvents?
     ) throws(ProviderCacheError) -> Lookup {
-        guard let tokenBytes = try? readSmallFile(claimsPath(digest)) else { return .absent }
+        let record = claimsPath(digest)
+        let tokenBytes: [UInt8]
+        do {
+            guard let bytes = try CacheFiles.readSmall(record, limit: ClaimsToken.maximumSize, events: events) else { return .absent }
+            tokenBytes = bytes
+        } catch .file(let error) where error.code != ENOENT {
+            unlink(record)
+            return .damaged(path: record, reason: "unreadable: \(error)")
+        }
+        // Only verified tokens are recorded: one whose signature fails is damage, not a verdict.
         let token: ClaimsToken
         do {
             token = try ClaimsToken(verifying: tokenBytes, policy: policy)
         } catch {
+            guard (try? ClaimsToken(verifying: tokenBytes, policy: VerificationPolicy(allowsExpired: true))) != nil else {
+                unlink(record)
+                return .damaged(path: record, reason: "\(error)")
+            }
             throw .archive(.claims(error))
         }
         guard let hash = token.claims.metadata.targetHashes[target] else {
             throw .missingTarget(target, available: token.claims.metadata.targetHashes.keys.sorted())
         }
         let path = binaryPath(hash)
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return .absent }
-        // Shared while it is prepared or running: prune removes only what nobody holds.
-        _ = flock(descriptor, LOCK_SH)
-        var hasher = SHA256Hasher()
-        do {
-            try FileSource(borrowing: descriptor, path: path).forEachChunk { hasher.update($0) }
-        } catch {
-            close(descriptor)
-            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
+        let opened = try withBinaryLock(hash, events: events) { () throws(ProviderCacheError) -> Int32? in
+            guard case .file(let descriptor) = try CacheFiles.open(path, events: events) else { return nil }
+            // Shared while it is prepared or running: prune removes only what nobody holds.
+            _ = flock(descriptor, LOCK_SH)
+            return descriptor
         }
-        guard hasher.finalize() == hash else {
+        guard let descriptor = opened else { return .absent }
+        guard try Self.hash(of: descriptor, path: path) == hash else {
             close(descriptor)
             unlink(path)
             return .mismatched(path: path)
         }
-        // Last used: what prune goes by.
+        // Last used: what prune goes by (a read-only cache keeps the old time).
         _ = futimens(descriptor, nil)
         return .ready(
             PreparedProvider(
@@ -281,88 +359,89 @@ public struct ProviderCache: Sendable {
                 source: source))
     }
 
+    /// Runs `body` holding the shared lock of one binary, which prune takes exclusively
+    /// before it removes the binary: a binary opened and locked under it is never removed
+    /// until its holder is gone.
+    private func withBinaryLock<Result>(
+        _ hash: SHA256Hash, events: CacheEvents?, _ body: () throws(ProviderCacheError) -> Result
+    ) throws(ProviderCacheError) -> Result {
+        let lock = try CacheLock.acquire(binaryLockPath(hash), shared: true, events: events)
+        return try withExtendedLifetime(lock) { () throws(ProviderCacheError) in try body() }
+    }
+
+    /// The SHA-256 of an open file, from its start.
+    private static func hash(of descriptor: Int32, path: String) throws(ProviderCacheError) -> SHA256Hash {
+        var hasher = SHA256Hasher()
+        do {
+            try FileSource(borrowing: descriptor, path: path, fromStart: true).forEachChunk { hasher.update($0) }
+        } catch {
+            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
+        }
+        return hasher.finalize()
+    }
+
     // MARK: - Files
+
+    /// The most bytes a record (refs, tags, files) may hold.
+    static let recordLimit = 64 << 10
 
     func binaryPath(_ hash: SHA256Hash) -> String { root + "/binaries/" + hash.lowercaseHex }
     func claimsPath(_ archive: SHA256Hash) -> String { root + "/claims/" + archive.lowercaseHex + ".jwt" }
+    func lockPath(_ source: SHA256Hash) -> String { root + "/locks/" + source.lowercaseHex }
+    func binaryLockPath(_ hash: SHA256Hash) -> String { root + "/locks/binary-" + hash.lowercaseHex }
 
     private func tagRecordPath(_ reference: ImageReference) -> String {
         root + "/tags/" + SHA256Hash.of(Array(reference.description.utf8)).lowercaseHex + ".json"
     }
 
-    private func archiveDigest(forManifest manifest: SHA256Hash) -> SHA256Hash? {
-        guard let bytes = try? readSmallFile(root + "/refs/" + manifest.lowercaseHex) else { return nil }
-        return SHA256Hash(ociDigest: String(decoding: bytes, as: UTF8.self))
+    private func fileRecordPath(_ input: ArchiveInput) -> String {
+        root + "/files/" + SHA256Hash.of(Array(input.absolutePath.utf8)).lowercaseHex + ".json"
     }
 
-    /// The whole of a small cache file (claims, records), bounded.
-    func readSmallFile(_ path: String) throws -> [UInt8] {
-        guard let bytes = try FileSource(path: path).readAll(limit: ClaimsToken.maximumSize) else {
-            throw FileError(operation: "read", path: path, code: EFBIG)
-        }
-        return bytes
+    /// What the cache records of a manifest's archive.
+    enum Recorded {
+        case recorded(SHA256Hash)
+        case absent
+        /// Unreadable or not a digest: removed.
+        case damaged(path: String, reason: String)
     }
 
-    private func writeSmallFile(_ path: String, _ bytes: [UInt8]) throws(ProviderCacheError) {
+    /// The archive a manifest names, as recorded; a damaged record is removed.
+    private func archiveDigest(forManifest manifest: SHA256Hash, events: CacheEvents?) throws(ProviderCacheError) -> Recorded {
+        let record = root + "/refs/" + manifest.lowercaseHex
+        let bytes: [UInt8]
         do {
-            let sink = try AtomicFileSink(destination: path, mode: 0o600)
-            try sink.write(bytes)
-            try sink.commit()
-        } catch let error as FileError {
-            throw .file(error)
+            guard let read = try CacheFiles.readSmall(record, limit: Self.recordLimit, events: events) else { return .absent }
+            bytes = read
         } catch {
-            throw .file(FileError(operation: "write", path: path, code: EIO))
+            unlink(record)
+            return .damaged(path: record, reason: "unreadable: \(error)")
         }
+        guard let archive = SHA256Hash(ociDigest: String(decoding: bytes, as: UTF8.self)) else {
+            unlink(record)
+            return .damaged(path: record, reason: "not a digest")
+        }
+        return .recorded(archive)
     }
 
-    /// The SHA-256 of an archive file: recorded, while the file's identity and times are
-    /// unchanged; else streamed, and recorded.
-    private func digest(ofArchive path: String) throws(ProviderCacheError) -> SHA256Hash {
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw .file(FileError(operation: "open", path: path, code: errno)) }
-        let identity = [
-            String(status.st_dev), String(status.st_ino), String(status.st_size), String(status.st_mtim.tv_sec),
-            String(status.st_mtim.tv_nsec), String(status.st_ctim.tv_sec), String(status.st_ctim.tv_nsec),
-        ].joined(separator: " ")
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        let record = root + "/files/" + SHA256Hash.of(Array(absolute.utf8)).lowercaseHex + ".json"
-        if let bytes = try? readSmallFile(record), let json = try? JSONValue(parsing: bytes),
-            json["identity"]?.stringValue == identity,
-            let digest = json["digest"]?.stringValue.flatMap(SHA256Hash.init(ociDigest:))
-        {
-            return digest
+    /// The SHA-256 of an archive: a pipe's, hashed while spooled; a file's, recorded while
+    /// the file's identity and times are unchanged, else read from its descriptor and recorded.
+    private func digest(of input: ArchiveInput, events: CacheEvents?) throws(ProviderCacheError) -> SHA256Hash {
+        guard let identity = input.identity else { return try input.digest() }
+        let record = fileRecordPath(input)
+        if let bytes = try? CacheFiles.readSmall(record, limit: Self.recordLimit, events: events) {
+            if let json = try? JSONValue(parsing: bytes), json["identity"]?.stringValue == identity,
+                let digest = json["digest"]?.stringValue.flatMap(SHA256Hash.init(ociDigest:))
+            {
+                return digest
+            }
         }
-        let digest = try Self.digest(ofFile: path)
+        let digest = try input.digest()
         let json = JSONValue.object([
-            ("path", .string(absolute)), ("identity", .string(identity)), ("digest", .string(digest.ociDigest)),
+            ("path", .string(input.absolutePath)), ("identity", .string(identity)), ("digest", .string(digest.ociDigest)),
         ])
-        try? writeSmallFile(record, Array(json.serialized.utf8))
+        try? CacheFiles.writeSmall(record, Array(json.serialized.utf8))
         return digest
-    }
-
-    /// The SHA-256 of a file, streamed.
-    private static func digest(ofFile path: String) throws(ProviderCacheError) -> SHA256Hash {
-        var hasher = SHA256Hasher()
-        do {
-            try FileSource(path: path).forEachChunk { hasher.update($0) }
-        } catch let error as FileError {
-            throw .file(error)
-        } catch {
-            throw .file(FileError(operation: "read", path: path, code: EIO))
-        }
-        return hasher.finalize()
-    }
-
-    /// The exclusive lock of one source, created when missing.
-    private func acquire(_ key: SHA256Hash) throws(ProviderCacheError) -> FileLock {
-        let path = root + "/locks/" + key.lowercaseHex
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        if descriptor >= 0 { close(descriptor) }
-        do {
-            return try FileLock(path: path)
-        } catch {
-            throw .file(error)
-        }
     }
 }
 

@@ -29,6 +29,17 @@ public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
     case tampered(path: String)
     /// The binary could not be started.
     case cannotStart(path: String, code: Int32)
+    /// The source is not an archive file or a pipe: a device (`/dev/zero` never ends), a
+    /// socket or a folder.
+    case notAnArchiveFile(path: String, kind: String)
+    /// The archive file's bytes changed between being hashed and being extracted.
+    case changedWhileRead(path: String)
+    /// A cache record was damaged or unreadable; it was removed, and cannot be rebuilt
+    /// offline.
+    case damagedRecord(path: String, reason: String)
+    /// Something that is not a regular file sits where a cache file belongs and cannot be
+    /// removed.
+    case notARegularFile(path: String, kind: String)
 
     public var description: String {
         switch self {
@@ -43,11 +54,19 @@ public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
         case .missingTarget(let target, let available):
             "the archive has no binary for \(target), which this machine needs; it has \(available.isEmpty ? "none" : available.map(\.name).joined(separator: ", ")): pass --target to run another, or add this one with par insert"
         case .notCached(let source):
-            "\(source) is not in the cache, and --offline forbids fetching it: run it once online first"
+            "\(source) is not in the cache, and the registry may not be reached (offline): run it once online first"
         case .tampered(let path):
             "the cached binary \(path) no longer matches its signed hash: it was removed, not run, and cannot be fetched again offline; run once online"
         case .cannotStart(let path, let code):
             "cannot start \(path): \(String(cString: strerror(code)))"
+        case .notAnArchiveFile(let path, let kind):
+            "\(path) is \(kind), not an archive file: give an archive file, a pipe or a registry reference"
+        case .changedWhileRead(let path):
+            "\(path) changed while it was read: run again once it is written"
+        case .damagedRecord(let path, let reason):
+            "the cache record \(path) was damaged (\(reason)): it was removed, and cannot be rebuilt offline; run once online"
+        case .notARegularFile(let path, let kind):
+            "\(path) is \(kind) where the cache keeps a file, and cannot be removed: remove it by hand"
         }
     }
 }

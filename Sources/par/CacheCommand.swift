@@ -54,12 +54,13 @@ struct CacheCommand: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            try output.run { _ in
-                let entries = try cache.open().entries()
+            try output.run { console in
+                let entries = try cache.open().entries(events: { console.note($0) })
                 return CommandResult(
                     text: entries.map { entry in
-                        let source = entry.sources.first ?? entry.name ?? "(a file)"
-                        return "\(source)  \(entry.archiveDigest.ociDigest)  \(entry.target)  \(formatBytes(entry.size))  last used \(relativeTime(entry.lastUsed))"
+                        let source = entry.sources.first ?? entry.name ?? "(no recorded archive)"
+                        let archive = entry.archiveDigests.first?.ociDigest ?? "binary " + entry.binaryHash.ociDigest
+                        return "\(source)  \(archive)  \(entry.target?.name ?? "-")  \(formatBytes(entry.size))  last used \(relativeTime(entry.lastUsed))"
                     },
                     json: [("entries", .array(entries.map(Self.json)))])
             }
@@ -68,7 +69,9 @@ struct CacheCommand: ParsableCommand {
         static func json(_ entry: CacheEntry) -> JSONValue {
             .object([
                 ("name", entry.name.map(JSONValue.string) ?? .null), ("sources", .strings(entry.sources)),
-                ("digest", .string(entry.archiveDigest.ociDigest)), ("target", .string(entry.target.name)),
+                ("digest", entry.archiveDigests.first.map { .string($0.ociDigest) } ?? .null),
+                ("archives", .strings(entry.archiveDigests.map(\.ociDigest))),
+                ("target", entry.target.map { .string($0.name) } ?? .null),
                 ("binary", .string(entry.binaryHash.ociDigest)), ("size", .integer(entry.size)),
                 ("last_used", .integer(entry.lastUsed)),
             ])
@@ -96,12 +99,20 @@ struct CacheCommand: ParsableCommand {
         }
 
         func run() throws {
-            try output.run { _ in
-                let removed = try cache.open().prune(maxSize: maxSize?.bytes, olderThan: olderThan?.seconds)
-                let bytes = removed.reduce(0) { $0 + $1.size }
+            try output.run { console in
+                let report = try cache.open().prune(
+                    maxSize: maxSize?.bytes, olderThan: olderThan?.seconds, events: { console.note($0) })
+                let removed = report.binaries
+                var text = ["Removed \(removed.count) cached binar\(removed.count == 1 ? "y" : "ies") (\(formatBytes(report.bytes)))"]
+                if !report.otherFiles.isEmpty {
+                    text.append("Removed \(report.otherFiles.count) leftover file\(report.otherFiles.count == 1 ? "" : "s") (temporary files, stale records)")
+                }
                 return CommandResult(
-                    text: ["Removed \(removed.count) cached binar\(removed.count == 1 ? "y" : "ies") (\(formatBytes(bytes)))"],
-                    json: [("removed", .array(removed.map(List.json))), ("bytes", .integer(bytes))])
+                    text: text,
+                    json: [
+                        ("removed", .array(removed.map(List.json))), ("bytes", .integer(report.bytes)),
+                        ("leftovers", .strings(report.otherFiles)),
+                    ])
             }
         }
     }

@@ -36,6 +36,11 @@ struct Par: AsyncParsableCommand {
     static func main() async {
         StandardStreams.prepare()
         let (arguments, format) = GlobalOutput.extract(from: Array(CommandLine.arguments.dropFirst()))
+        do {
+            _ = try InflateBackend.chosen(by: ProcessInfo.processInfo.environment["PAR_INFLATE"])
+        } catch {
+            report(CLIError("\(error)"), format: format)
+        }
         if let invalid = GlobalOutput.firstNonUTF8Argument() {
             report(CLIError("argument \(invalid.index) (\(invalid.shown)) is not valid UTF-8: par takes names and paths in UTF-8; rename the file"), format: format)
         }

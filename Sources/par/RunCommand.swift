@@ -57,29 +57,31 @@ struct RunCommand: AsyncParsableCommand {
                 providerSource, target: target, policy: trust.policy, offline: offline, registry: client,
                 events: { console.note($0) })
             let document = try host.document(providerKey: prepared.claims.subject)
-            try prepared.exec(
-                hostData: Array(document.serialized.utf8),
-                environment: HostData.providerEnvironment(from: ProcessInfo.processInfo.environment))
+            // Every registry session has ended (each shuts its HTTP client down), so nothing
+            // asynchronous is left: exec resets the signal state and closes every descriptor
+            // but the provider's, whichever thread this is.
+            try prepared.exec(hostData: Array(document.serialized.utf8), environment: .inherited)
         }
     }
 }
 
-/// What `par run` tells the provider, as a host fills `HostData`.
+/// What `par run` tells the provider, as a host fills `HostData`: each field from a flag,
+/// or the whole document from `--host-data`, never both.
 struct HostDataOptions: ParsableArguments {
     @Option(help: "The host's server public key (N...); default: a new one.", transform: NKeyPublicKey.parsing)
     var hostID: NKeyPublicKey?
 
-    @Option(help: "The lattice's NATS URL.")
-    var latticeURL = "nats://127.0.0.1:4222"
+    @Option(help: "The lattice's NATS URL (default: nats://127.0.0.1:4222).")
+    var latticeURL: String?
 
-    @Option(help: "The lattice.")
-    var latticePrefix = "default"
+    @Option(help: "The lattice (default: default).")
+    var latticePrefix: String?
 
     @Option(name: .customLong("config"), help: "Provider configuration KEY=VALUE; repeat for several.", transform: Annotation.parsing)
     var config: [Annotation] = []
 
-    @Option(help: "The log level: error, warn, info, debug, trace or critical.")
-    var logLevel: LogLevel = .info
+    @Option(help: "The log level: error, warn, info, debug, trace or critical (default: info).")
+    var logLevel: LogLevel?
 
     @Flag(help: "Ask the provider for structured (JSON) logs.")
     var structuredLogging = false
@@ -87,15 +89,24 @@ struct HostDataOptions: ParsableArguments {
     @Option(help: "A JSON file: the initial link definitions, a list.")
     var linkDefinitions: String?
 
-    @Option(help: "A JSON file: the whole host data document, sent as it is.")
+    @Option(help: "A JSON file: the whole host data document, an object, sent as it is (no other host data flag with it).")
     var hostData: String?
+
+    /// The flags that set one field of the host data, when given.
+    private var fieldFlagsGiven: [String] {
+        [
+            ("--host-id", hostID != nil), ("--lattice-url", latticeURL != nil), ("--lattice-prefix", latticePrefix != nil),
+            ("--config", !config.isEmpty), ("--log-level", logLevel != nil), ("--structured-logging", structuredLogging),
+            ("--link-definitions", linkDefinitions != nil),
+        ].filter(\.1).map(\.0)
+    }
 
     func validate() throws {
         if let hostID, hostID.role != .server {
             throw ValidationError("--host-id \(hostID) is a \(hostID.role) key: a host is a server key (N...)")
         }
-        if hostData != nil, linkDefinitions != nil || !config.isEmpty {
-            throw ValidationError("--host-data gives the whole document: --config and --link-definitions go inside it")
+        if hostData != nil, let flag = fieldFlagsGiven.first {
+            throw ValidationError("--host-data gives the whole document, so \(flag) cannot be given with it: put the field in the document, or leave out --host-data")
         }
     }
 
@@ -103,18 +114,23 @@ struct HostDataOptions: ParsableArguments {
     func document(providerKey: NKeyPublicKey) throws -> JSONValue {
         if let hostData {
             let bytes = try readFile(hostData, flag: "--host-data", limit: InputLimits.hostData)
+            let document: JSONValue
             do {
-                return try JSONValue(parsing: bytes)
+                document = try JSONValue(parsing: bytes)
             } catch {
                 throw CLIError("--host-data \(hostData) is not valid JSON (\(error)): give the host data document")
             }
+            guard case .object = document else {
+                throw CLIError("--host-data \(hostData) is not a JSON object: give the host data document, an object with host_id, provider_key and the other HostData fields")
+            }
+            return document
         }
         var data = HostData(
             hostID: (hostID ?? NKeyPair.generate(role: .server).publicKey).encoded, providerKey: providerKey.encoded)
-        data.latticeURL = latticeURL
-        data.latticePrefix = latticePrefix
+        if let latticeURL { data.latticeURL = latticeURL }
+        if let latticePrefix { data.latticePrefix = latticePrefix }
         data.config = Dictionary(config.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
-        data.logLevel = logLevel.rawValue
+        if let logLevel { data.logLevel = logLevel.rawValue }
         data.structuredLogging = structuredLogging
         if let linkDefinitions {
             let bytes = try readFile(linkDefinitions, flag: "--link-definitions", limit: InputLimits.hostData)

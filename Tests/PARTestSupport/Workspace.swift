@@ -1,7 +1,12 @@
 import Foundation
 
-/// The built `par` executable: beside the test bundle, or in the package's debug build folder.
+/// The built `par` executable: `$PAR_TEST_EXECUTABLE` when set (CI runs the process tests
+/// again with the release build that way), else beside the test bundle, or in the
+/// package's debug build folder.
 public let parExecutable: String = {
+    if let given = ProcessInfo.processInfo.environment["PAR_TEST_EXECUTABLE"], !given.isEmpty {
+        return given.hasPrefix("/") ? given : ExternalTools.repositoryRoot.appendingPathComponent(given).path
+    }
     let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for folder in [runner, runner.deletingLastPathComponent(), ExternalTools.repositoryRoot.appendingPathComponent(".build/debug")] {
         let candidate = folder.appendingPathComponent("par").path
@@ -126,41 +131,78 @@ public struct Workspace: Sendable {
     }
 }
 
-/// A `par` process running in the background.
+/// A `par` process running in the background, started with `posix_spawn` and waited for
+/// with `waitpid`, not with Foundation's `Process`: Foundation learns that a child ended when
+/// a socket it passes the child closes, and a provider `par run` starts closes every
+/// descriptor but its own (as the host's do), so Foundation would take a running provider
+/// for an ended one and block all of its process bookkeeping in `wait4` until it ends.
 public final class RunningPar {
-    public let process = Process()
+    /// The process id: par's, then the provider's.
+    public let processIdentifier: pid_t
     private let outputPath: String
     private let errorPath: String
+    private var status: Int32?
 
     init(_ arguments: [String], in work: Workspace) throws {
         let id = UUID().uuidString
         outputPath = work.directory + "/../out-" + id
         errorPath = work.directory + "/../err-" + id
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: parExecutable)
-        process.arguments = arguments
-        process.environment = work.environment()
-        process.currentDirectoryURL = URL(fileURLWithPath: work.directory)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: outputPath)
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        try process.run()
+        // sh changes to the workspace and execs par: the same process.
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", work.directory, parExecutable] + arguments
+        let envp = work.environment().map { "\($0.key)=\($0.value)" }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // As a shell would start it: no signal blocked, none ignored.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        var all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let code = withCStringArray(argv) { argvPointer in
+            withCStringArray(envp) { envpPointer in
+                posix_spawn(&pid, "/bin/sh", &actions, &attributes, argvPointer, envpPointer)
+            }
+        }
+        guard code == 0 else { throw ToolMissing(message: "cannot start par: \(String(cString: strerror(code)))") }
+        processIdentifier = pid
     }
 
     /// Sends a signal to the process.
     public func signal(_ number: Int32) {
-        kill(process.processIdentifier, number)
+        kill(processIdentifier, number)
     }
 
     /// Waits for the end; the exit status, or minus the signal that killed it.
     public func finish() -> ParResult {
-        process.waitUntilExit()
-        let status = process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
+        if status == nil {
+            var raw: Int32 = 0
+            while waitpid(processIdentifier, &raw, 0) < 0, errno == EINTR {}
+            // WIFEXITED / WEXITSTATUS / WTERMSIG, spelled out: the C macros are not imported.
+            let signal = raw & 0x7F
+            status = signal == 0 ? (raw >> 8) & 0xFF : -signal
+        }
         let output = (try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data()
         let error = (try? Data(contentsOf: URL(fileURLWithPath: errorPath))) ?? Data()
         try? FileManager.default.removeItem(atPath: outputPath)
         try? FileManager.default.removeItem(atPath: errorPath)
-        return ParResult(status: status, outputBytes: Array(output), errorBytes: Array(error))
+        return ParResult(status: status ?? -1, outputBytes: Array(output), errorBytes: Array(error))
     }
+}
+
+/// Runs `body` with a NULL-terminated array of C strings.
+private func withCStringArray<Result>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result) -> Result {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
 }

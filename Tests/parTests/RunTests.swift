@@ -9,26 +9,20 @@ import Testing
 /// `par run` starts a provider as the wasmCloud 1.x host does, from a verified cache: a test
 /// provider compiled here records what it got.
 @Suite struct RunTests {
-    let work: Workspace
-    let account = NKeyPair.generate(role: .account)
-    let service = NKeyPair.generate(role: .service)
+    let provider: RecordingProvider
+    var work: Workspace { provider.work }
 
     init() throws {
-        work = try Workspace()
+        provider = try RecordingProvider()
     }
 
     var cache: String { work.path("cache") }
-    var record: String { work.path("record") }
+    var record: String { provider.record }
 
     /// An archive holding a test provider for this machine.
     @discardableResult
     func makeArchive(_ name: String = "provider.par", exitCode: Int32 = 7, waits: Bool = false) throws -> String {
-        try TestProvider.build(at: work.path("provider-bin"), record: record, exitCode: exitCode, waits: waits)
-        let created = try work.par(
-            ["create", "-n", "Test Provider", "-v", "tests", "-b", "provider-bin", "--destination", name,
-             "-i", account.seed, "-s", service.seed])
-        #expect(created.status == 0, "\(created.error)")
-        return work.path(name)
+        try provider.archive(name, exitCode: exitCode, waits: waits)
     }
 
     /// What the provider recorded: the raw first line (its bytes up to and without the `\n`),
@@ -66,7 +60,7 @@ import Testing
             "provider_key", "env_values", "instance_id", "link_definitions", "cluster_issuers", "config", "secrets",
             "host_xkey_public_key", "provider_xkey_private_key", "structured_logging", "log_level", "otel_config",
         ])
-        #expect(json["provider_key"] == .string(service.publicKey.encoded))
+        #expect(json["provider_key"] == .string(provider.service.publicKey.encoded))
         #expect(json["host_id"] == .string(host))
         #expect(json["link_name"] == .string("default"))
         #expect(json["lattice_rpc_prefix"] == .string("default"))

@@ -257,7 +257,7 @@ extension BadInputTests {
         #expect(running.finish().status == -SIGKILL)
         let leftover = try work.files().filter { $0.hasPrefix(".par-") }
         #expect(leftover.count == 1)
-        #expect(leftover.first?.contains("-\(running.process.processIdentifier)-") == true)
+        #expect(leftover.first?.contains("-\(running.processIdentifier)-") == true)
         try work.write(pattern(100), to: "small")
         let next = ["create", "-n", "p", "-v", "v", "-b", "small", "--destination", "out.par", "--compress", "-i", account.seed, "-s", service.seed]
         #expect(try work.par(next).status == 0)

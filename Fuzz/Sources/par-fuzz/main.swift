@@ -1,6 +1,7 @@
 // Feeds each input to every reader of untrusted bytes: the archive loader (every
 // selection), verification (full and as a platform slice), the unverified claims reader
-// `par inspect` uses, gzip with each inflate backend this machine has (ISA-L and zlib), the
+// `par inspect` uses, gzip with each inflate backend this machine has (ISA-L and zlib, which
+// must agree on every verdict and byte), the
 // JWT decoder and the nkey parsers. Any trap, hang or memory blow-up is a finding; errors are
 // the expected answer to bad input.
 import CFuzzerDriver
@@ -17,12 +18,41 @@ import ProviderArchiveKit
 let policy = VerificationPolicy(allowsExpired: true)
 let backends: [InflateBackend] = InflateBackend.isalAvailable ? [.isal, .zlib] : [.zlib]
 
-/// Reads a gzip stream to its end (or its error) with one backend.
-func inflateAll(_ bytes: [UInt8], with backend: InflateBackend) {
-    guard let reader = try? GzipReader(MemorySource(bytes), backend: backend) else { return }
+/// Reads a gzip stream to its end (or its error, or 64 MiB of output) with one backend: the
+/// verdict, and a 64-bit FNV-1a hash and the count of the bytes it gave.
+func inflateAll(_ bytes: [UInt8], with backend: InflateBackend) -> (verdict: String, digest: UInt64, count: Int) {
+    var digest: UInt64 = 0xcbf2_9ce4_8422_2325
+    var total = 0
+    guard let reader = try? GzipReader(MemorySource(bytes), backend: backend) else { return ("no reader", digest, 0) }
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
     defer { chunk.deallocate() }
-    while let count = try? reader.read(into: chunk), count > 0 {}
+    do {
+        let limit = 64 << 20
+        while total < limit {
+            let count = min(try reader.read(into: chunk), limit - total)
+            if count == 0 { return ("end", digest, total) }
+            for byte in UnsafeRawBufferPointer(rebasing: chunk[..<count]) { digest = (digest ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+            total += count
+        }
+        return ("limit", digest, total)
+    } catch {
+        return ("\(error)", digest, total)
+    }
+}
+
+/// Both backends must give the same verdict, in the same words, and the same bytes when they
+/// succeed (before an error, how far each got may differ with its buffering): a difference
+/// is a finding.
+func compareBackends(_ bytes: [UInt8]) {
+    let outcomes = backends.map { inflateAll(bytes, with: $0) }
+    guard let first = outcomes.first else { return }
+    let succeeded = first.verdict == "end" || first.verdict == "limit"
+    for (backend, outcome) in zip(backends, outcomes)
+    where outcome.verdict != first.verdict || succeeded && (outcome.count != first.count || outcome.digest != first.digest) {
+        let message = Array("par-fuzz: \(backends[0]) said \(first.verdict) after \(first.count) bytes, \(backend) said \(outcome.verdict) after \(outcome.count)\n".utf8)
+        _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        abort()
+    }
 }
 
 let readEverything: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { data, size in
@@ -32,7 +62,7 @@ let readEverything: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32 = { dat
     _ = try? ProviderArchive.verify(from: MemorySource(bytes), policy: policy)
     _ = try? ProviderArchive.verifySlice(from: MemorySource(bytes), policy: policy)
     if GzipReader.isGzip(bytes) {
-        for backend in backends { inflateAll(bytes, with: backend) }
+        compareBackends(bytes)
     }
     _ = try? ProviderArchive.claimsWithoutVerifying(from: MemorySource(bytes))
     _ = try? ClaimsToken(verifying: bytes, policy: policy)

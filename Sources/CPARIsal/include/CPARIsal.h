@@ -19,12 +19,20 @@ CPARIsalInflater *CPARIsal_create(void);
 /// Frees an inflater.
 void CPARIsal_destroy(CPARIsalInflater *inflater);
 
-/// Starts the next gzip member after one ended.
+/// Starts the next raw deflate stream (of the next gzip member) after one ended.
 void CPARIsal_reset(CPARIsalInflater *inflater);
 
-/// Inflates from `input` into `output`. Returns ISA-L's status (0 when no error, negative
+/// The gzip CRC-32 of everything the current stream has produced.
+uint32_t CPARIsal_crc(const CPARIsalInflater *inflater);
+
+/// After the deflate data ended: the whole bytes ISA-L read ahead past its end (the start of
+/// the gzip trailer), at most 8, copied to `bytes`; returns how many.
+int CPARIsal_takeHeldBytes(CPARIsalInflater *inflater, uint8_t bytes[8]);
+
+/// Inflates raw deflate data (a gzip member's body: the caller reads the header and the
+/// trailer) from `input` into `output`. Returns ISA-L's status (0 when no error, negative
 /// for damaged data); sets the bytes consumed and produced, and `ended` to 1 once the
-/// member's trailer (CRC-32 and length) was read and checked.
+/// final block ended and all its output was given (the bytes after it are not consumed).
 int CPARIsal_inflate(CPARIsalInflater *inflater, const uint8_t *input, size_t inputCount, uint8_t *output,
                      size_t outputCount, size_t *consumed, size_t *produced, int *ended);
 
