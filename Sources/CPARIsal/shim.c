@@ -8,6 +8,10 @@
 #include <string.h>
 
 struct CPARIsalInflater {
+    // Trailer bytes ISA-L 2.31 and later hand back by moving next_in before the buffer it was
+    // given (bytes it had read in an earlier call): kept here, as that buffer is gone.
+    uint8_t returned[8];
+    int returnedCount;
     struct inflate_state state;
 };
 
@@ -71,6 +75,7 @@ CPARIsalInflater *CPARIsal_create(void) {
 void CPARIsal_destroy(CPARIsalInflater *inflater) { free(inflater); }
 
 void CPARIsal_reset(CPARIsalInflater *inflater) {
+    inflater->returnedCount = 0;
     isal_inflate_reset_fn(&inflater->state);
     inflater->state.crc_flag = ISAL_GZIP_NO_HDR;
 }
@@ -80,12 +85,15 @@ uint32_t CPARIsal_crc(const CPARIsalInflater *inflater) { return inflater->state
 int CPARIsal_takeHeldBytes(CPARIsalInflater *inflater, uint8_t bytes[8]) {
     // ISA-L reads ahead into a 64-bit bit buffer: at the end of the deflate data, the bits
     // left of the last byte are padding, and the whole bytes after them are the trailer's.
+    // ISA-L 2.31 and later give them back themselves (next_in moved back): only those that
+    // came from an earlier call's buffer are kept here, and read_in is empty.
     struct inflate_state *state = &inflater->state;
+    int count = inflater->returnedCount;
+    memcpy(bytes, inflater->returned, (size_t)count);
+    inflater->returnedCount = 0;
     int length = state->read_in_length < 0 ? 0 : state->read_in_length;
     int padding = length % 8;
-    int count = length / 8;
-    if (count > 8) count = 8;
-    for (int index = 0; index < count; index++) bytes[index] = (uint8_t)(state->read_in >> (padding + 8 * index));
+    for (int index = 0; index < length / 8 && count < 8; index++) bytes[count++] = (uint8_t)(state->read_in >> (padding + 8 * index));
     state->read_in = 0;
     state->read_in_length = 0;
     return count;
@@ -101,8 +109,24 @@ int CPARIsal_inflate(CPARIsalInflater *inflater, const uint8_t *input, size_t in
     state->avail_in = inputLimit;
     state->next_out = output;
     state->avail_out = outputLimit;
+    uint64_t savedBits = state->read_in;
+    int32_t savedLength = state->read_in_length;
     int status = isal_inflate_fn(state);
-    *consumed = inputLimit - state->avail_in;
+    if (state->avail_in > inputLimit) {
+        // ISA-L 2.31+ gave back, at the end of the deflate data, whole bytes it had loaded
+        // before this call: the last `excess` bytes of its bit buffer as it was then.
+        uint32_t excess = state->avail_in - inputLimit;
+        inflater->returnedCount = 0;
+        if (excess <= 8 && savedLength >= 8 * (int32_t)excess) {
+            for (uint32_t index = 0; index < excess; index++) {
+                inflater->returned[index] = (uint8_t)(savedBits >> (savedLength - 8 * (int32_t)(excess - index)));
+            }
+            inflater->returnedCount = (int)excess;
+        }
+        *consumed = 0;
+    } else {
+        *consumed = inputLimit - state->avail_in;
+    }
     *produced = outputLimit - state->avail_out;
     *ended = state->block_state == ISAL_BLOCK_FINISH;
     state->next_in = NULL;

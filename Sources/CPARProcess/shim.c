@@ -74,7 +74,9 @@ static void closeOnExec(unsigned low, unsigned high) {
     // Older kernels: each open descriptor, as /proc lists them.
     DIR *folder = opendir("/proc/self/fd");
     if (folder == NULL) {
-        for (unsigned descriptor = low; descriptor <= high && descriptor < 65536; descriptor++) {
+        long limit = sysconf(_SC_OPEN_MAX);
+        unsigned last = limit > 0 && (unsigned long)limit - 1 < high ? (unsigned)limit - 1 : high;
+        for (unsigned descriptor = low; descriptor <= last; descriptor++) {
             int flags = fcntl((int)descriptor, F_GETFD);
             if (flags >= 0) (void)fcntl((int)descriptor, F_SETFD, flags | FD_CLOEXEC);
         }

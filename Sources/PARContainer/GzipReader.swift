@@ -72,6 +72,9 @@ public final class GzipReader: ByteSource {
             let available = UnsafeRawBufferPointer(rebasing: input[inputStart..<inputEnd])
             if phase == .body {
                 let (consumed, produced) = try inflater.inflate(available, into: buffer)
+                guard consumed <= available.count, produced <= buffer.count else {
+                    throw GzipError.zlibFailure(code: -1, message: "the inflater reported more than it was given")
+                }
                 inputStart += consumed
                 memberLength &+= UInt64(produced)
                 if inflater.memberEnded {

@@ -34,13 +34,14 @@ enum CacheFiles {
     ///   a regular file is there and cannot be removed; ``ProviderCacheError/file(_:)`` for
     ///   other failures than a missing file.
     static func open(_ path: String, create: Bool = false, events: CacheEvents?) throws(ProviderCacheError) -> Opened {
-        let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (create ? O_CREAT : 0)
+        let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (create ? O_CREAT : 0)
         let descriptor = retryingOnInterrupt { openFile(path, flags, 0o600) }
         if descriptor < 0 {
             let code = errno
-            if code == ENOENT { return .absent }
+            // With O_CREAT, ENOENT means the folder is gone: an error, not an absent file.
+            if code == ENOENT, !create { return .absent }
             // O_NOFOLLOW on a symbolic link: ELOOP (EMLINK/EFTYPE on some systems).
-            if code == ELOOP || code == EMLINK || code == ENXIO || code == EOPNOTSUPP || code == ENODEV {
+            if code == ELOOP || code == EMLINK || code == ENXIO || code == EOPNOTSUPP || code == ENODEV || code == EISDIR {
                 try removeStranger(path, kind: kind(at: path) ?? "a special file", events: events)
                 return create ? try open(path, create: create, events: events) : .absent
             }
@@ -132,8 +133,10 @@ final class CacheLock {
     static func acquire(_ path: String, shared: Bool, wait: Bool = true, events: CacheEvents?) throws(ProviderCacheError) -> CacheLock? {
         while true {
             let descriptor: Int32
-            do {
-                guard case .file(let opened) = try CacheFiles.open(path, create: true, events: events) else { continue }
+            do throws(ProviderCacheError) {
+                guard case .file(let opened) = try CacheFiles.open(path, create: true, events: events) else {
+                    throw .file(FileError(operation: "create", path: path, code: ENOENT))
+                }
                 descriptor = opened
             } catch .file(let error) where error.code == EROFS {
                 return nil

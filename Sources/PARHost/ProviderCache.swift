@@ -231,7 +231,7 @@ public struct ProviderCache: Sendable {
         archive digest: SHA256Hash, from input: ArchiveInput, target: Target, policy: VerificationPolicy,
         source: ProviderSource, events: CacheEvents?
     ) throws(ProviderCacheError) -> PreparedProvider {
-        let incoming = root + "/binaries/incoming-\(getpid())-" + digest.lowercaseHex
+        let incoming = root + "/binaries/incoming-\(getpid())-\(UInt32.random(in: 0 ... .max))-" + digest.lowercaseHex
         var hasher = SHA256Hasher()
         let tapped = TappedSource(input.contents()) { hasher.update($0) }
         let report: VerifiedArchive
@@ -274,12 +274,16 @@ public struct ProviderCache: Sendable {
             unlink(incoming)
             throw error
         }
-        try CacheFiles.writeSmall(claimsPath(digest), Array(report.token.encoded.utf8))
-        // Checked once more from the descriptor that will run, as every cached start is.
-        guard try Self.hash(of: descriptor, path: binary) == hash else {
+        do throws(ProviderCacheError) {
+            try CacheFiles.writeSmall(claimsPath(digest), Array(report.token.encoded.utf8))
+            // Checked once more from the descriptor that will run, as every cached start is.
+            guard try Self.hash(of: descriptor, path: binary) == hash else {
+                unlink(binary)
+                throw ProviderCacheError.tampered(path: binary)
+            }
+        } catch {
             close(descriptor)
-            unlink(binary)
-            throw .tampered(path: binary)
+            throw error
         }
         _ = futimens(descriptor, nil)
         return PreparedProvider(
@@ -346,7 +350,14 @@ public struct ProviderCache: Sendable {
             return descriptor
         }
         guard let descriptor = opened else { return .absent }
-        guard try Self.hash(of: descriptor, path: path) == hash else {
+        let matches: Bool
+        do throws(ProviderCacheError) {
+            matches = try Self.hash(of: descriptor, path: path) == hash
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        guard matches else {
             close(descriptor)
             unlink(path)
             return .mismatched(path: path)

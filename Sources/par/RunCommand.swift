@@ -105,26 +105,33 @@ struct HostDataOptions: ParsableArguments {
         if let hostID, hostID.role != .server {
             throw ValidationError("--host-id \(hostID) is a \(hostID.role) key: a host is a server key (N...)")
         }
-        if hostData != nil, let flag = fieldFlagsGiven.first {
-            throw ValidationError("--host-data gives the whole document, so \(flag) cannot be given with it: put the field in the document, or leave out --host-data")
+        if let hostData {
+            if let flag = fieldFlagsGiven.first {
+                throw ValidationError("--host-data gives the whole document, so \(flag) cannot be given with it: put the field in the document, or leave out --host-data")
+            }
+            // Checked before anything is fetched: a document that is not one is a usage error.
+            _ = try Self.hostDataDocument(hostData)
         }
+    }
+
+    /// The `--host-data` file's document, which must be a JSON object.
+    private static func hostDataDocument(_ path: String) throws -> JSONValue {
+        let bytes = try readFile(path, flag: "--host-data", limit: InputLimits.hostData)
+        let document: JSONValue
+        do {
+            document = try JSONValue(parsing: bytes)
+        } catch {
+            throw ValidationError("--host-data \(path) is not valid JSON (\(error)): give the host data document")
+        }
+        guard case .object = document else {
+            throw ValidationError("--host-data \(path) is not a JSON object: give the host data document, an object with host_id, provider_key and the other HostData fields")
+        }
+        return document
     }
 
     /// The host data document: the file given, or one made as the host makes it.
     func document(providerKey: NKeyPublicKey) throws -> JSONValue {
-        if let hostData {
-            let bytes = try readFile(hostData, flag: "--host-data", limit: InputLimits.hostData)
-            let document: JSONValue
-            do {
-                document = try JSONValue(parsing: bytes)
-            } catch {
-                throw CLIError("--host-data \(hostData) is not valid JSON (\(error)): give the host data document")
-            }
-            guard case .object = document else {
-                throw CLIError("--host-data \(hostData) is not a JSON object: give the host data document, an object with host_id, provider_key and the other HostData fields")
-            }
-            return document
-        }
+        if let hostData { return try Self.hostDataDocument(hostData) }
         var data = HostData(
             hostID: (hostID ?? NKeyPair.generate(role: .server).publicKey).encoded, providerKey: providerKey.encoded)
         if let latticeURL { data.latticeURL = latticeURL }

@@ -20,8 +20,9 @@ int CPARProcess_memoryFile(const uint8_t *bytes, size_t count);
 /// Replaces the process with the program open at `program` (fexecve), `input` becoming its
 /// standard input, `argv` its arguments and `envp` its whole environment (NULL-terminated
 /// arrays of byte strings, passed as they are). Every signal is blocked while the process's
-/// state is reset, and the mask is emptied only by exec itself; only 0, 1, 2 and `program`
-/// stay open. Returns only on failure, with the error number.
+/// state is reset, and the mask is emptied just before exec; only 0, 1, 2 and `program`
+/// stay open. Returns only on failure, with the error number: the dispositions and
+/// descriptors are then already changed, so the caller should end the process.
 int CPARProcess_exec(int program, int input, char *const argv[], char *const envp[]);
 
 #endif
