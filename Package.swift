@@ -122,6 +122,10 @@ let package = Package(
             dependencies: ["PARRegistry", "ProviderArchiveKit", "PARClaims", "PARNKeys", "PARBytes", "PARTestSupport"]
         ),
         .testTarget(
+            name: "PARHostTests",
+            dependencies: ["PARHost", "PARRegistry", "ProviderArchiveKit", "PARClaims", "PARNKeys", "PARBytes", "PARTestSupport"]
+        ),
+        .testTarget(
             name: "parTests",
             dependencies: [
                 "par", "ProviderArchiveKit", "PARClaims", "PARNKeys", "PARBytes", "PARTestSupport",

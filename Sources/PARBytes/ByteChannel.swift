@@ -1,96 +1,112 @@
-/// A pipe between two threads: one ``send(_:)``s bytes as they arrive (a download), the
-/// other reads them as a ``ByteSource`` (a verifier), so both happen in one pass.
+/// A pipe from async code to a thread: a download task ``send(_:)``s bytes as they arrive,
+/// and a verifier on a thread of its own reads them as a ``ByteSource``, so both happen in
+/// one pass.
 ///
-/// At most `capacity` bytes wait in between: a sender ahead of the reader waits for it. Once
-/// the reader is done (it stopped early, say on an error), sent bytes are dropped, so the
-/// sender never waits for a reader that left.
-package final class ByteChannel: ByteSource, @unchecked Sendable {
+/// At most `capacity` bytes wait in between: a sender ahead of the reader is suspended (its
+/// task, not its thread) until the reader catches up. Once the reader is done (it stopped
+/// early, say on an error), sent bytes are dropped, so the sender never waits for a reader
+/// that left.
+package final class ByteChannel: ByteSource, Sendable {
     /// Why a read ended without the stream's end: the sender gave up.
     package struct Abandoned: Error {}
 
+    private struct State {
+        var chunks: [[UInt8]] = []
+        var head = 0
+        var offset = 0
+        var queued = 0
+        var closed = false
+        var abandoned = false
+        var readerDone = false
+        /// A sender suspended until there is room.
+        var waitingSender: CheckedContinuation<Void, Never>?
+    }
+
     private let capacity: Int
-    private let monitor = Monitor()
-    private var chunks: [[UInt8]] = []
-    private var head = 0
-    private var offset = 0
-    private var queued = 0
-    private var closed = false
-    private var abandoned = false
-    private var readerDone = false
+    private let state = Monitor(State())
 
     /// Creates an empty channel.
     ///
-    /// - Parameter capacity: The most bytes held between the threads.
+    /// - Parameter capacity: The most bytes held between the two sides.
     package init(capacity: Int = 8 << 20) {
         self.capacity = max(capacity, 1)
     }
 
-    /// Sends a copy of `bytes`, waiting while the channel is full.
-    package func send(_ bytes: UnsafeRawBufferPointer) {
+    /// Sends `bytes`, suspending while the channel is full.
+    package func send(_ bytes: [UInt8]) async {
         guard bytes.count > 0 else { return }
-        let copy = Array(bytes)
-        monitor.locked {
-            while queued >= capacity, !readerDone { monitor.wait() }
-            guard !readerDone else { return }
-            chunks.append(copy)
-            queued += copy.count
-            monitor.broadcast()
+        let copy = bytes
+        let capacity = self.capacity
+        let queued = state.withLock { state -> Bool in
+            guard !state.readerDone else { return true }
+            state.chunks.append(copy)
+            state.queued += copy.count
+            return state.queued < capacity
+        }
+        guard !queued else { return }
+        // Over capacity: wait for the reader to take enough (or to leave).
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let roomAlready = state.withLock { state -> Bool in
+                if state.readerDone || state.queued < capacity { return true }
+                state.waitingSender = continuation
+                return false
+            }
+            if roomAlready { continuation.resume() }
         }
     }
 
     /// Ends the stream: the reader gets the rest, then 0.
     package func close() {
-        monitor.locked {
-            closed = true
-            monitor.broadcast()
-        }
+        state.withLock { $0.closed = true }
     }
 
     /// Ends the stream early: the reader's next read throws ``Abandoned``.
     package func abandon() {
-        monitor.locked {
-            abandoned = true
-            monitor.broadcast()
-        }
+        state.withLock { $0.abandoned = true }
     }
 
-    /// Tells senders that nothing more will be read.
+    /// Tells the sender that nothing more will be read.
     package func finishReading() {
-        monitor.locked {
-            readerDone = true
-            chunks = []
-            head = 0
-            offset = 0
-            queued = 0
-            monitor.broadcast()
+        let sender = state.withLock { state in
+            state.readerDone = true
+            (state.chunks, state.head, state.offset, state.queued) = ([], 0, 0, 0)
+            defer { state.waitingSender = nil }
+            return state.waitingSender
         }
+        sender?.resume()
     }
 
     package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0 else { return 0 }
-        return try monitor.locked { () throws -> Int in
-            while head == chunks.count, !closed, !abandoned { monitor.wait() }
-            if abandoned { throw Abandoned() }
-            guard head < chunks.count else { return 0 }
-            let count = chunks[head].withUnsafeBytes { chunk in
+        let capacity = self.capacity
+        let (count, sender) = try state.withLock(
+            waitingUntil: { $0.head < $0.chunks.count || $0.closed || $0.abandoned }
+        ) { state throws -> (Int, CheckedContinuation<Void, Never>?) in
+            if state.abandoned { throw Abandoned() }
+            guard state.head < state.chunks.count else { return (0, nil) }
+            let offset = state.offset
+            let count = state.chunks[state.head].withUnsafeBytes { chunk in
                 let count = min(buffer.count, chunk.count - offset)
                 buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: chunk[offset..<(offset + count)]))
                 return count
             }
-            offset += count
-            queued -= count
-            if offset == chunks[head].count {
-                chunks[head] = []
-                head += 1
-                offset = 0
+            state.offset += count
+            state.queued -= count
+            if state.offset == state.chunks[state.head].count {
+                state.chunks[state.head] = []
+                state.head += 1
+                state.offset = 0
                 // Drop what was read, now and then, so the array does not grow with the stream.
-                if head > 64 {
-                    chunks.removeFirst(head)
-                    head = 0
+                if state.head > 64 {
+                    state.chunks.removeFirst(state.head)
+                    state.head = 0
                 }
             }
-            monitor.broadcast()
-            return count
+            guard state.queued < capacity, let sender = state.waitingSender else { return (count, nil) }
+            state.waitingSender = nil
+            return (count, sender)
         }
+        sender?.resume()
+        return count
     }
 }

@@ -18,102 +18,77 @@ package enum HashingPipeline {
         _ consume: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> (size: UInt64, hash: SHA256Hash) {
         let shared = Shared(bufferSize: max(bufferSize, 4096), depth: max(depth, 2))
-        guard Monitor.detach({ shared.hashUntilEnd() }) == 0 else {
+        guard let hashing = try? WorkerThread({ shared.hashUntilEnd() }) else {
             // No second thread: hash on this one.
-            var hasher = SHA256Hasher()
-            var size: UInt64 = 0
-            try source.forEachChunk { chunk in
-                hasher.update(chunk)
-                size += UInt64(chunk.count)
-                try consume(chunk)
-            }
-            return (size, hasher.finalize())
+            let read = DigestingSource(source)
+            try read.forEachChunk(consume)
+            return (read.size, read.digest)
         }
-        // Whatever happens here, the hashing thread is told to stop and waited for, so no
-        // chunk is touched after this returns.
-        defer { shared.end() }
+        // Whatever happens here, the hashing thread is told to stop and joined, so no chunk
+        // is touched after this returns.
+        defer {
+            shared.state.withLock { $0.ended = true }
+            hashing.join()
+        }
         var size: UInt64 = 0
         var next = 0
+        let buffers = shared.buffers.value
         while true {
             let index = next
-            next = (next + 1) % shared.buffers.count
-            shared.waitUntilFree(index)
-            let buffer = shared.buffers[index]
+            next = (next + 1) % buffers.count
+            shared.state.withLock(waitingUntil: { $0.hashing != index && !$0.pending.contains(where: { $0.index == index }) }) { _ in }
+            let buffer = buffers[index]
             let count = try source.readFully(into: buffer)
             guard count > 0 else { break }
-            shared.submit(index, count: count)
+            shared.state.withLock { $0.pending.append((index, count)) }
             try consume(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
             size += UInt64(count)
             if count < buffer.count { break }
         }
-        return (size, shared.end())
+        shared.state.withLock { $0.ended = true }
+        hashing.join()
+        return (size, shared.state.value.digest ?? SHA256Hash.of([]))
+    }
+
+    private struct State {
+        /// Chunks waiting to be hashed, in order, and the one being hashed.
+        var pending: [(index: Int, count: Int)] = []
+        var hashing: Int?
+        var ended = false
+        var digest: SHA256Hash?
     }
 
     /// The chunks and the queue between the two threads.
-    private final class Shared: @unchecked Sendable {
-        let buffers: [UnsafeMutableRawBufferPointer]
-        private let monitor = Monitor()
-        /// Chunks waiting to be hashed, in order, and the one being hashed.
-        private var pending: [(index: Int, count: Int)] = []
-        private var hashing: Int?
-        private var ended = false
-        private var digest: SHA256Hash?
+    private final class Shared: Sendable {
+        // A chunk belongs to the copying thread until it is pending, then to the hashing
+        // thread until it is neither pending nor being hashed, as `state` says.
+        let buffers: HandedOver<[UnsafeMutableRawBufferPointer]>
+        let state = Monitor(State())
 
         init(bufferSize: Int, depth: Int) {
-            buffers = (0..<depth).map { _ in .allocate(byteCount: bufferSize, alignment: 64) }
+            buffers = HandedOver((0..<depth).map { _ in .allocate(byteCount: bufferSize, alignment: 64) })
         }
 
         deinit {
-            for buffer in buffers { buffer.deallocate() }
+            for buffer in buffers.value { buffer.deallocate() }
         }
 
-        /// The hashing thread.
+        /// The hashing thread: hashes pending chunks in order until told the copy ended.
         func hashUntilEnd() {
             var hasher = SHA256Hasher()
             while true {
-                let next: (index: Int, count: Int)? = monitor.locked {
-                    while pending.isEmpty, !ended { monitor.wait() }
-                    guard !pending.isEmpty else { return nil }
-                    let next = pending.removeFirst()
-                    hashing = next.index
+                let next = state.withLock(waitingUntil: { !$0.pending.isEmpty || $0.ended }) { state -> (index: Int, count: Int)? in
+                    guard !state.pending.isEmpty else { return nil }
+                    let next = state.pending.removeFirst()
+                    state.hashing = next.index
                     return next
                 }
                 guard let (index, count) = next else { break }
-                hasher.update(UnsafeRawBufferPointer(rebasing: buffers[index][..<count]))
-                monitor.locked {
-                    hashing = nil
-                    monitor.broadcast()
-                }
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffers.value[index][..<count]))
+                state.withLock { $0.hashing = nil }
             }
             let result = hasher.finalize()
-            monitor.locked {
-                digest = result
-                monitor.broadcast()
-            }
-        }
-
-        func waitUntilFree(_ index: Int) {
-            monitor.locked {
-                while hashing == index || pending.contains(where: { $0.index == index }) { monitor.wait() }
-            }
-        }
-
-        func submit(_ index: Int, count: Int) {
-            monitor.locked {
-                pending.append((index, count))
-                monitor.broadcast()
-            }
-        }
-
-        /// Tells the hashing thread no more chunks come, and waits for its digest.
-        @discardableResult
-        func end() -> SHA256Hash {
-            monitor.locked {
-                ended = true
-                monitor.broadcast()
-                while digest == nil { monitor.wait() }
-                return digest ?? SHA256Hash.of([])
-            }
+            state.withLock { $0.digest = result }
         }
     }
 }

@@ -6,9 +6,11 @@
 /// source's error reaches the reader where the stream failed, after the bytes before it.
 /// Once ``read(into:)`` has returned 0 or thrown the source's error, the producer has
 /// finished with the source, so the caller may use it again (to drain what is left, say). A
-/// reader that stops early stops the producer after its current read.
+/// reader that stops early stops the producer after its current read, and this object's
+/// end joins the producer's thread: once it is gone, nothing reads the source.
 package final class ReadAheadSource: ByteSource {
-    private let queue: Queue
+    private let shared: Shared
+    private let producer: WorkerThread?
     /// The buffer being read from, and how far.
     private var current: (index: Int, start: Int, end: Int)?
     private var ended = false
@@ -16,22 +18,33 @@ package final class ReadAheadSource: ByteSource {
     /// Starts reading `source` ahead, on a new thread.
     ///
     /// - Parameters:
-    ///   - source: The stream to read; touched only by the producer thread from now on.
+    ///   - source: The stream to read; touched only by the producer thread from now on,
+    ///     until the stream ends or this object is gone.
     ///   - bufferSize: Bytes per buffer.
     ///   - depth: Buffers in flight; at least 2.
     package init(_ source: any ByteSource, bufferSize: Int = 512 << 10, depth: Int = 4) {
-        queue = Queue(source: source, bufferSize: max(bufferSize, 4096), depth: max(depth, 2))
-        queue.start()
+        let shared = Shared(bufferSize: max(bufferSize, 4096), depth: max(depth, 2))
+        // Handed over: from here on only the producer reads the source.
+        let handed = HandedOver(source)
+        self.shared = shared
+        do {
+            producer = try WorkerThread { shared.produce(from: handed.value) }
+        } catch {
+            // No thread: the reader gets the failure instead of waiting forever.
+            producer = nil
+            shared.state.withLock { $0.failure = error }
+        }
     }
 
     deinit {
-        queue.cancel()
+        shared.state.withLock { $0.cancelled = true }
+        producer?.join()
     }
 
     package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard buffer.count > 0, !ended else { return 0 }
         if current == nil {
-            switch try queue.takeFilled() {
+            switch try shared.takeFilled() {
             case .some((let index, let count)): current = (index, 0, count)
             case .none:
                 ended = true
@@ -40,59 +53,50 @@ package final class ReadAheadSource: ByteSource {
         }
         guard let (index, start, end) = current else { return 0 }
         let count = min(buffer.count, end - start)
-        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: queue.buffers[index][start..<(start + count)]))
+        buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: shared.buffers.value[index][start..<(start + count)]))
         if start + count == end {
             current = nil
-            queue.release(index)
+            shared.state.withLock { $0.free.append(index) }
         } else {
             current = (index, start + count, end)
         }
         return count
     }
 
-    /// The buffers and their hand-offs, shared by the two threads under one mutex.
-    private final class Queue: @unchecked Sendable {
-        let buffers: [UnsafeMutableRawBufferPointer]
-        private let source: any ByteSource
-        private let monitor = Monitor()
+    private struct State {
         /// Buffers ready to fill, and filled ones in order (index, byte count).
-        private var free: [Int]
-        private var filled: [(index: Int, count: Int)] = []
+        var free: [Int]
+        var filled: [(index: Int, count: Int)] = []
         /// Set once the source ended (count 0 queued) or failed.
-        private var failure: (any Error)?
-        private var finished = false
-        private var cancelled = false
+        var failure: (any Error)?
+        var finished = false
+        var cancelled = false
+    }
 
-        init(source: any ByteSource, bufferSize: Int, depth: Int) {
-            self.source = source
-            buffers = (0..<depth).map { _ in .allocate(byteCount: bufferSize, alignment: 64) }
-            free = Array(0..<depth)
+    /// The buffers and their hand-offs between the two threads.
+    private final class Shared: Sendable {
+        // Each buffer belongs to one side at a time: the producer while it is free, the
+        // reader once filled, as `state` says.
+        let buffers: HandedOver<[UnsafeMutableRawBufferPointer]>
+        let state: Monitor<State>
+
+        init(bufferSize: Int, depth: Int) {
+            buffers = HandedOver((0..<depth).map { _ in .allocate(byteCount: bufferSize, alignment: 64) })
+            state = Monitor(State(free: Array(0..<depth)))
         }
 
         deinit {
-            for buffer in buffers { buffer.deallocate() }
-        }
-
-        func start() {
-            let status = Monitor.detach { [self] in produce() }
-            if status != 0 {
-                // No thread: the reader gets the failure instead of waiting forever.
-                monitor.locked {
-                    failure = FileError(operation: "read", path: "a stream", code: status)
-                    monitor.broadcast()
-                }
-            }
+            for buffer in buffers.value { buffer.deallocate() }
         }
 
         /// The producer: fills free buffers until the source ends or fails, or the reader goes.
-        private func produce() {
+        func produce(from source: any ByteSource) {
             while true {
-                let index: Int? = monitor.locked {
-                    while free.isEmpty, !cancelled { monitor.wait() }
-                    return cancelled ? nil : free.removeFirst()
+                let index: Int? = state.withLock(waitingUntil: { !$0.free.isEmpty || $0.cancelled }) { state in
+                    state.cancelled ? nil : state.free.removeFirst()
                 }
                 guard let index else { return }
-                let buffer = buffers[index]
+                let buffer = buffers.value[index]
                 var count = 0
                 var error: (any Error)?
                 do {
@@ -105,15 +109,14 @@ package final class ReadAheadSource: ByteSource {
                 } catch let caught {
                     error = caught
                 }
-                let done: Bool = monitor.locked {
-                    if count > 0 { filled.append((index, count)) } else { free.append(index) }
+                let done: Bool = state.withLock { state in
+                    if count > 0 { state.filled.append((index, count)) } else { state.free.append(index) }
                     if let error {
-                        failure = error
+                        state.failure = error
                     } else if count < buffer.count {
-                        finished = true
+                        state.finished = true
                     }
-                    monitor.broadcast()
-                    return failure != nil || finished
+                    return state.failure != nil || state.finished
                 }
                 if done { return }
             }
@@ -121,27 +124,13 @@ package final class ReadAheadSource: ByteSource {
 
         /// The next filled buffer, `nil` at the end; throws the source's error in its place.
         func takeFilled() throws -> (index: Int, count: Int)? {
-            let (next, error): ((index: Int, count: Int)?, (any Error)?) = monitor.locked {
-                while filled.isEmpty, failure == nil, !finished { monitor.wait() }
-                if !filled.isEmpty { return (filled.removeFirst(), nil) }
-                return (nil, failure)
+            let (next, error) = state.withLock(waitingUntil: { !$0.filled.isEmpty || $0.failure != nil || $0.finished }) {
+                state -> ((index: Int, count: Int)?, (any Error)?) in
+                if !state.filled.isEmpty { return (state.filled.removeFirst(), nil) }
+                return (nil, state.failure)
             }
             if let error { throw error }
             return next
-        }
-
-        func release(_ index: Int) {
-            monitor.locked {
-                free.append(index)
-                monitor.broadcast()
-            }
-        }
-
-        func cancel() {
-            monitor.locked {
-                cancelled = true
-                monitor.broadcast()
-            }
         }
     }
 }

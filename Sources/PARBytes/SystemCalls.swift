@@ -46,3 +46,8 @@ package func existingFileKind(at path: String) -> String? {
     guard stat(path, &status) == 0 else { return nil }
     return fileKind(mode: status.st_mode)
 }
+
+/// The processors online now: how many threads work that divides well can use.
+package var activeProcessorCount: Int {
+    max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+}

@@ -1,13 +1,4 @@
-import Dispatch
 import PARBytes
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Compresses what is written to it into one gzip member, on all cores, into a ``ByteSink``.
 ///
@@ -66,7 +57,7 @@ public final class GzipWriter: ByteSink {
     ///   - parallelism: How many cores to use; all active ones by default.
     /// - Throws: ``GzipError/zlibFailure(code:message:)`` when zlib cannot start.
     public init(_ sink: any ByteSink, level: Level = .default, parallelism: Int? = nil) throws(GzipError) {
-        let workers = max(1, min(parallelism ?? sysconf(Int32(_SC_NPROCESSORS_ONLN)), 64))
+        let workers = max(1, min(parallelism ?? activeProcessorCount, 64))
         self.sink = sink
         var deflaters: [BlockDeflater] = []
         for _ in 0..<workers { deflaters.append(try BlockDeflater(level: level.value)) }
@@ -127,18 +118,15 @@ public final class GzipWriter: ByteSink {
                 input: UnsafeRawBufferPointer(input), output: output, outputCapacity: outputCapacity,
                 dataCount: dataCount, blockCount: blockCount, workers: min(deflaters.count, blockCount),
                 hasHistory: hasHistory, final: final, deflaters: deflaters))
-        if job.batch.workers == 1 {
-            job.run(worker: 0)
-        } else {
-            DispatchQueue.concurrentPerform(iterations: job.batch.workers) { job.run(worker: $0) }
-        }
-        let slots = job
+        performConcurrently(iterations: job.batch.value.workers) { job.run(worker: $0) }
+        let slots = job.results.value
 
         for block in 0..<blockCount {
-            if let failure = slots.failures[block] { throw failure }
-            crc = CRC32.combine(crc, slots.crcs[block], secondLength: slots.lengths[block])
-            totalSize += UInt64(slots.lengths[block])
-            try sink.write(UnsafeRawBufferPointer(rebasing: output[(block * outputCapacity)..<(block * outputCapacity + slots.produced[block])]))
+            let slot = slots[block]
+            if let failure = slot.failure { throw failure }
+            crc = CRC32.combine(crc, slot.crc, secondLength: slot.length)
+            totalSize += UInt64(slot.length)
+            try sink.write(UnsafeRawBufferPointer(rebasing: output[(block * outputCapacity)..<(block * outputCapacity + slot.produced)]))
         }
         // Keep the last 32 KiB as the next batch's dictionary.
         if dataCount >= Self.windowSize {
@@ -164,36 +152,29 @@ private struct Batch {
     let deflaters: [BlockDeflater]
 }
 
-/// One batch being compressed: the workers read its ``Batch`` and write per-block results
-/// at distinct indices only (hence unchecked Sendable).
-private final class BatchJob: @unchecked Sendable {
-    let batch: Batch
-    let produced: UnsafeMutableBufferPointer<Int>
-    let crcs: UnsafeMutableBufferPointer<UInt32>
-    let lengths: UnsafeMutableBufferPointer<Int>
-    let failures: UnsafeMutableBufferPointer<GzipError?>
+/// What compressing one block gave.
+private struct BlockResult {
+    var produced = 0
+    var crc: UInt32 = 0
+    var length = 0
+    var failure: GzipError?
+}
+
+/// One batch being compressed: the workers read its ``Batch`` and each writes the output
+/// slots of its own blocks only, then records their results under the lock.
+private final class BatchJob: Sendable {
+    // Shared by the workers: the input is only read, each output slot and deflater is one
+    // worker's, and the batch outlives them (they are joined before it is used again).
+    let batch: HandedOver<Batch>
+    let results: Monitor<[BlockResult]>
 
     init(_ batch: Batch) {
-        self.batch = batch
-        produced = .allocate(capacity: batch.blockCount)
-        produced.initialize(repeating: 0)
-        crcs = .allocate(capacity: batch.blockCount)
-        crcs.initialize(repeating: 0)
-        lengths = .allocate(capacity: batch.blockCount)
-        lengths.initialize(repeating: 0)
-        failures = .allocate(capacity: batch.blockCount)
-        failures.initialize(repeating: nil)
-    }
-
-    deinit {
-        produced.deallocate()
-        crcs.deallocate()
-        lengths.deallocate()
-        failures.deinitialize()
-        failures.deallocate()
+        self.batch = HandedOver(batch)
+        results = Monitor(Array(repeating: BlockResult(), count: batch.blockCount))
     }
 
     func run(worker: Int) {
+        let batch = self.batch.value
         let (input, output, outputCapacity) = (batch.input, batch.output, batch.outputCapacity)
         let (dataCount, blockCount, hasHistory) = (batch.dataCount, batch.blockCount, batch.hasHistory)
         let window = BlockDeflater.windowSize
@@ -206,14 +187,16 @@ private final class BatchJob: @unchecked Sendable {
                 ? UnsafeRawBufferPointer(rebasing: input[(start - window)..<start])
                 : UnsafeRawBufferPointer(start: nil, count: 0)
             let slot = UnsafeMutableRawBufferPointer(rebasing: output[(block * outputCapacity)..<((block + 1) * outputCapacity)])
+            var result = BlockResult()
             do {
-                produced[block] = try batch.deflaters[worker].compress(
+                result.produced = try batch.deflaters[worker].compress(
                     data, dictionary: dictionary, final: batch.final && block == blockCount - 1, into: slot)
-                crcs[block] = CRC32.checksum(data)
-                lengths[block] = data.count
+                result.crc = CRC32.checksum(data)
+                result.length = data.count
             } catch {
-                failures[block] = error
+                result.failure = error
             }
+            results.withLock { $0[block] = result }
         }
     }
 }

@@ -65,15 +65,12 @@ final class ArchiveInput {
     /// The archive's SHA-256, read from the descriptor.
     func digest() throws(ProviderCacheError) -> SHA256Hash {
         if let knownDigest { return knownDigest }
-        var hasher = SHA256Hasher()
+        let digest: SHA256Hash
         do {
-            try contents().forEachChunk { hasher.update($0) }
-        } catch let error as FileError {
-            throw .file(error)
+            digest = try DigestingSource.digest(of: contents()).hash
         } catch {
-            throw .file(FileError(operation: "read", path: path, code: EIO))
+            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
         }
-        let digest = hasher.finalize()
         knownDigest = digest
         return digest
     }
@@ -106,10 +103,9 @@ final class ArchiveInput {
         // Gone from the folder at once: nothing is left behind whatever ends this process.
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         _ = fcntl(file, F_SETFD, FD_CLOEXEC)
-        var hasher = SHA256Hasher()
+        let read = DigestingSource(source)
         do {
-            try source.forEachChunk { chunk in
-                hasher.update(chunk)
+            try read.forEachChunk { chunk in
                 var offset = 0
                 while offset < chunk.count {
                     let count = retryingOnInterrupt { write(file, chunk.baseAddress! + offset, chunk.count - offset) }
@@ -121,6 +117,6 @@ final class ArchiveInput {
             close(file)
             throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
         }
-        return (file, hasher.finalize())
+        return (file, read.digest)
     }
 }

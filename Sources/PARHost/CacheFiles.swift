@@ -8,9 +8,6 @@ import Musl
 import Darwin
 #endif
 
-/// Told, in one line each, what the cache did that a person should know.
-public typealias CacheEvents = @Sendable (String) -> Void
-
 /// Opening files under the cache: only regular files, never waiting. A named pipe, device,
 /// socket, folder or symbolic link where a cache file belongs is removed with one event (or,
 /// when it cannot be removed, refused), so nobody can wedge or redirect the cache by
@@ -105,7 +102,7 @@ enum CacheFiles {
         guard unlink(path) == 0 || (errno == EISDIR || errno == EPERM) && rmdir(path) == 0 || errno == ENOENT else {
             throw .notARegularFile(path: path, kind: kind)
         }
-        events?("removed \(path) from the cache: it was \(kind), not a cache file")
+        events?(.removedStranger(path: path, kind: kind))
     }
 }
 
@@ -117,7 +114,7 @@ private func openFile(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
 /// A `flock` on a lock file under the cache, created when missing, held until this goes
 /// away. A lock file that was removed while this waited (prune removes unused ones) is
 /// locked again by name, until what is locked is what the path names.
-final class CacheLock {
+final class CacheLock: Sendable {
     private let descriptor: Int32
 
     /// Locks `path`.

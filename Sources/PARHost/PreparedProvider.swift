@@ -13,7 +13,7 @@ import Darwin
 
 /// A provider binary from the cache, verified and open: the descriptor it was hashed from
 /// is the one ``exec(hostData:environment:)`` runs, so what was checked is what runs.
-public final class PreparedProvider: @unchecked Sendable {
+public final class PreparedProvider: Sendable {
     /// The binary's path in the cache.
     public let path: String
     /// The archive's verified claims token.
@@ -62,12 +62,23 @@ public final class PreparedProvider: @unchecked Sendable {
     /// starts providers too.
     ///
     /// - Parameters:
-    ///   - hostData: The host data document (compact JSON).
+    ///   - hostData: What the host tells the provider.
     ///   - environment: The provider's whole environment; the host's filter of this process's
     ///     by default.
     /// - Throws: ``ProviderCacheError/cannotStart(path:code:)``; on success it never returns.
-    public func exec(hostData: [UInt8], environment: ProviderEnvironment = .inherited) throws(ProviderCacheError) -> Never {
-        let line = Array(Data(hostData).base64EncodedString().utf8) + [0x0D, 0x0A]
+    public func exec(hostData: HostData, environment: ProviderEnvironment = .inherited) throws(ProviderCacheError) -> Never {
+        try exec(hostDataDocument: hostData.json, environment: environment)
+    }
+
+    /// Replaces this process with the provider, as ``exec(hostData:environment:)`` does, with
+    /// a host data document of the caller's own (such as one a host wrote to a file).
+    ///
+    /// - Parameters:
+    ///   - document: The host data document; sent as compact JSON.
+    ///   - environment: The provider's whole environment.
+    /// - Throws: ``ProviderCacheError/cannotStart(path:code:)``; on success it never returns.
+    public func exec(hostDataDocument document: JSONValue, environment: ProviderEnvironment = .inherited) throws(ProviderCacheError) -> Never {
+        let line = Array(Data(document.serialized.utf8).base64EncodedString().utf8) + [0x0D, 0x0A]
         let input = try Self.inputFile(holding: line, for: path)
         defer { close(input) }
         let code = withCStrings([Array(path.utf8)]) { argv in

@@ -25,8 +25,8 @@ public struct CacheEntry: Sendable {
     public let binaryHash: SHA256Hash
     /// The binary's size in bytes.
     public let size: UInt64
-    /// When a prepare last used it (seconds since 1970).
-    public let lastUsed: UInt64
+    /// When a prepare last used it (to the second).
+    public let lastUsed: Date
 }
 
 /// What a prune removed.
@@ -88,7 +88,7 @@ extension ProviderCache {
                 CacheEntry(
                     name: owning.first?.name, sources: Array(Set(archives.flatMap { sourcesByArchive[$0] ?? [] })).sorted(),
                     archiveDigests: archives, target: owning.first?.target, binaryHash: hash, size: UInt64(status.st_size),
-                    lastUsed: UInt64(max(0, Self.modificationSeconds(status)))))
+                    lastUsed: Date(timeIntervalSince1970: Double(max(0, Self.modificationSeconds(status))))))
         }
         return entries.sorted { ($0.lastUsed, $0.binaryHash.hex) < ($1.lastUsed, $1.binaryHash.hex) }
     }
@@ -101,19 +101,20 @@ extension ProviderCache {
     ///
     /// - Parameters:
     ///   - maxSize: The most bytes the binaries may take after pruning.
-    ///   - olderThan: Seconds of disuse after which a binary goes.
+    ///   - olderThan: How long a binary may go unused before it goes (to the second).
     ///   - events: Told when something that is not a cache file was removed.
     /// - Returns: What was removed.
     @discardableResult
-    public func prune(maxSize: UInt64? = nil, olderThan: UInt64? = nil, events: CacheEvents? = nil) throws(ProviderCacheError) -> PruneReport {
+    public func prune(maxSize: UInt64? = nil, olderThan: Duration? = nil, events: CacheEvents? = nil) throws(ProviderCacheError) -> PruneReport {
         var report = PruneReport()
         removeJunk(into: &report, events: events)
         let entries = try entries(events: events)
         var total = entries.reduce(0) { $0 + $1.size }
-        let now = UInt64(max(0, Date().timeIntervalSince1970))
+        let now = Date().timeIntervalSince1970.rounded(.down)
         for entry in entries {
             let tooBig = maxSize.map { total > $0 } ?? false
-            let tooOld = olderThan.map { now >= entry.lastUsed && now - entry.lastUsed > $0 } ?? false
+            let unused = Duration.seconds(Int64(max(0, now - entry.lastUsed.timeIntervalSince1970)))
+            let tooOld = olderThan.map { unused > $0 } ?? false
             guard tooBig || tooOld, try removeUnlessHeld(entry.binaryHash, events: events) else { continue }
             total -= entry.size
             report.binaries.append(entry)
@@ -147,7 +148,7 @@ extension ProviderCache {
                 guard let kind = CacheFiles.kind(at: path) else { continue }
                 if unlink(path) == 0 || rmdir(path) == 0 {
                     report.otherFiles.append(folder + "/" + name)
-                    events?("removed \(path) from the cache: it was \(kind), not a cache file")
+                    events?(.removedStranger(path: path, kind: kind))
                 }
             }
         }

@@ -38,13 +38,12 @@ public struct ProviderCache: Sendable {
     /// The cache's folder.
     public let root: String
 
-    /// The default folder: `$PAR_CACHE_DIR`, else `$XDG_CACHE_HOME/par`, else `~/.cache/par`.
+    /// The conventional folder: `$XDG_CACHE_HOME/par`, else `~/.cache/par`.
     ///
-    /// - Parameter environment: Where to read the variables and `HOME`.
+    /// - Parameter environment: Where to read `XDG_CACHE_HOME` and `HOME`.
     /// - Returns: The folder's path.
     public static func standardRoot(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        if let path = value("PAR_CACHE_DIR") { return path }
         if let cache = value("XDG_CACHE_HOME") { return cache + "/par" }
         return (value("HOME") ?? NSHomeDirectory()) + "/.cache/par"
     }
@@ -75,17 +74,13 @@ public struct ProviderCache: Sendable {
         var status = stat()
         guard lstat(path, &status) == 0 else { throw .file(FileError(operation: "open", path: path, code: errno)) }
         guard status.st_mode & S_IFMT == S_IFDIR else {
-            throw .unsafeFolder(path: path, reason: "is not a folder", fix: "remove it, or set PAR_CACHE_DIR to another folder")
+            throw .unsafeFolder(path: path, problem: .notAFolder)
         }
         guard status.st_uid == geteuid() else {
-            throw .unsafeFolder(
-                path: path, reason: "belongs to user \(status.st_uid), not to this user (\(geteuid()))",
-                fix: "use a cache folder of your own (PAR_CACHE_DIR), or chown it to yourself")
+            throw .unsafeFolder(path: path, problem: .ownedByAnotherUser(owner: UInt32(status.st_uid), thisUser: UInt32(geteuid())))
         }
         guard status.st_mode & 0o022 == 0 else {
-            throw .unsafeFolder(
-                path: path, reason: "is writable by its group or by others (mode \(String(status.st_mode & 0o777, radix: 8)))",
-                fix: "chmod 700 \(path)")
+            throw .unsafeFolder(path: path, problem: .writableByOthers(mode: UInt32(status.st_mode)))
         }
     }
 
@@ -116,42 +111,66 @@ public struct ProviderCache: Sendable {
     ) async throws(ProviderCacheError) -> PreparedProvider {
         switch source {
         case .file(let path):
-            let input = try ArchiveInput(opening: path, spoolFolder: root + "/downloads")
-            let digest = try digest(of: input, events: events)
-            let lock = try CacheLock.acquire(lockPath(digest), shared: false, events: events)
-            return try withExtendedLifetime(lock) { () throws(ProviderCacheError) in
-                switch try verified(archive: digest, target: target, policy: policy, source: source, events: events) {
-                case .ready(let prepared): return prepared
-                case .mismatched(let path): events?(Self.refetching(path, of: source))
-                case .damaged(let path, let reason): events?(Self.rebuilding(path, reason: reason, of: source))
-                case .absent: break
-                }
-                return try fill(archive: digest, from: input, target: target, policy: policy, source: source, events: events)
+            // Opening, hashing, waiting for the lock and extracting all block: on a thread of
+            // their own, never on a cooperative one.
+            return try await offload { () throws(ProviderCacheError) -> PreparedProvider in
+                try prepareFile(at: path, target: target, policy: policy, events: events)
             }
         case .reference(let reference):
             let manifest = try await manifestDigest(of: reference, offline: offline, registry: registry, events: events)
-            let lock = try CacheLock.acquire(lockPath(manifest), shared: false, events: events)
+            // Held, by its descriptor, across the download: other prepares of this manifest
+            // wait for it on threads of their own, then find the binary this one cached.
+            let lock = try await offload { () throws(ProviderCacheError) -> CacheLock? in
+                try CacheLock.acquire(lockPath(manifest), shared: false, events: events)
+            }
             defer { withExtendedLifetime(lock) {} }
-            var damage: (path: String, reason: String)?
-            switch try archiveDigest(forManifest: manifest, events: events) {
-            case .recorded(let archive):
-                switch try verified(archive: archive, target: target, policy: policy, source: source, events: events) {
-                case .ready(let prepared): return prepared
-                case .mismatched(let path) where offline || registry == nil: throw .tampered(path: path)
-                case .mismatched(let path): events?(Self.refetching(path, of: source))
-                case .damaged(let path, let reason): damage = (path, reason)
-                case .absent: break
-                }
-            case .damaged(let path, let reason): damage = (path, reason)
+            let found = try await offload { () throws(ProviderCacheError) -> Lookup in
+                try cached(manifest: manifest, target: target, policy: policy, source: source, events: events)
+            }
+            switch found {
+            case .ready(let prepared): return prepared
+            case .mismatched(let path) where offline || registry == nil: throw .tampered(path: path)
+            case .mismatched(let path): events?(.refetchingBinary(path: path, source: source))
+            case .damaged(let path, let reason) where offline || registry == nil: throw .damagedRecord(path: path, reason: reason)
+            case .damaged(let path, let reason): events?(.rebuildingRecord(path: path, reason: reason, source: source))
             case .absent: break
             }
-            guard !offline, let registry else {
-                if let damage { throw .damagedRecord(path: damage.path, reason: damage.reason) }
-                throw .notCached(source.description)
-            }
-            if let damage { events?(Self.rebuilding(damage.path, reason: damage.reason, of: source)) }
+            guard !offline, let registry else { throw .notCached(source.description) }
             return try await download(
                 reference, manifest: manifest, target: target, policy: policy, registry: registry, events: events)
+        }
+    }
+
+    /// Prepares an archive file: opened once, hashed (or known by its record), and, unless
+    /// the cache holds its binary, extracted from that same descriptor under the archive's
+    /// lock. Blocks: run it on a thread of its own.
+    private func prepareFile(
+        at path: String, target: Target, policy: VerificationPolicy, events: CacheEvents?
+    ) throws(ProviderCacheError) -> PreparedProvider {
+        let source = ProviderSource.file(path)
+        let input = try ArchiveInput(opening: path, spoolFolder: root + "/downloads")
+        let digest = try digest(of: input, events: events)
+        let lock = try CacheLock.acquire(lockPath(digest), shared: false, events: events)
+        return try withExtendedLifetime(lock) { () throws(ProviderCacheError) in
+            switch try verified(archive: digest, target: target, policy: policy, source: source, events: events) {
+            case .ready(let prepared): return prepared
+            case .mismatched(let path): events?(.refetchingBinary(path: path, source: source))
+            case .damaged(let path, let reason): events?(.rebuildingRecord(path: path, reason: reason, source: source))
+            case .absent: break
+            }
+            return try fill(archive: digest, from: input, target: target, policy: policy, source: source, events: events)
+        }
+    }
+
+    /// What the cache holds for a manifest: its recorded archive's binary for `target`,
+    /// verified. Blocks (it hashes the binary): run it on a thread of its own.
+    private func cached(
+        manifest: SHA256Hash, target: Target, policy: VerificationPolicy, source: ProviderSource, events: CacheEvents?
+    ) throws(ProviderCacheError) -> Lookup {
+        switch try archiveDigest(forManifest: manifest, events: events) {
+        case .recorded(let archive): try verified(archive: archive, target: target, policy: policy, source: source, events: events)
+        case .damaged(let path, let reason): .damaged(path: path, reason: reason)
+        case .absent: .absent
         }
     }
 
@@ -207,20 +226,23 @@ public struct ProviderCache: Sendable {
             throw .registry(error)
         }
         // Opened once, then unlinked: the bytes the pull verified are the ones read here.
-        let input: ArchiveInput
-        do throws(ProviderCacheError) {
-            input = try ArchiveInput(opening: pulled.path, spoolFolder: root + "/downloads")
-        } catch {
+        // Reading and extracting block: on a thread of their own.
+        return try await offload { () throws(ProviderCacheError) -> PreparedProvider in
+            let input: ArchiveInput
+            do throws(ProviderCacheError) {
+                input = try ArchiveInput(opening: pulled.path, spoolFolder: root + "/downloads")
+            } catch {
+                unlink(pulled.path)
+                throw error
+            }
             unlink(pulled.path)
-            throw error
+            // A single slice or archive is one layer, whose digest the pull checked.
+            let layer: SHA256Hash
+            if let known = pulled.layerDigest { layer = known } else { layer = try input.digest() }
+            let prepared = try fill(archive: layer, from: input, target: target, policy: policy, source: .reference(reference), events: events)
+            try CacheFiles.writeSmall(root + "/refs/" + manifest.lowercaseHex, Array(layer.ociDigest.utf8))
+            return prepared
         }
-        unlink(pulled.path)
-        // A single slice or archive is one layer, whose digest the pull checked.
-        let layer: SHA256Hash
-        if let known = pulled.layerDigest { layer = known } else { layer = try input.digest() }
-        let prepared = try fill(archive: layer, from: input, target: target, policy: policy, source: .reference(reference), events: events)
-        try CacheFiles.writeSmall(root + "/refs/" + manifest.lowercaseHex, Array(layer.ociDigest.utf8))
-        return prepared
     }
 
     /// Extracts and verifies `target` from an archive into `binaries/`, hashing every byte
@@ -232,12 +254,11 @@ public struct ProviderCache: Sendable {
         source: ProviderSource, events: CacheEvents?
     ) throws(ProviderCacheError) -> PreparedProvider {
         let incoming = root + "/binaries/incoming-\(getpid())-\(UInt32.random(in: 0 ... .max))-" + digest.lowercaseHex
-        var hasher = SHA256Hasher()
-        let tapped = TappedSource(input.contents()) { hasher.update($0) }
+        let read = DigestingSource(input.contents())
         let report: VerifiedArchive
         do {
-            report = try ProviderArchive.extract(target, from: tapped, to: incoming, policy: policy)
-            try tapped.drain()
+            report = try ProviderArchive.extract(target, from: read, to: incoming, policy: policy)
+            _ = try read.drain()
         } catch let error as ProviderArchiveError {
             unlink(incoming)
             if case .targetNotFound(let missing, let available) = error { throw .missingTarget(missing, available: available) }
@@ -246,7 +267,7 @@ public struct ProviderCache: Sendable {
             unlink(incoming)
             throw .file(error as? FileError ?? FileError(operation: "read", path: input.path, code: EIO))
         }
-        guard hasher.finalize() == digest else {
+        guard read.digest == digest else {
             unlink(incoming)
             unlink(fileRecordPath(input))
             throw .changedWhileRead(path: input.path)
@@ -256,24 +277,7 @@ public struct ProviderCache: Sendable {
             throw .missingTarget(target, available: report.targets.keys.sorted())
         }
         let binary = binaryPath(hash)
-        let descriptor: Int32
-        do {
-            descriptor = try withBinaryLock(hash, events: events) { () throws(ProviderCacheError) -> Int32 in
-                guard case .file(let descriptor) = try CacheFiles.open(incoming, events: events) else {
-                    throw .file(FileError(operation: "open", path: incoming, code: ENOENT))
-                }
-                _ = flock(descriptor, LOCK_SH)
-                guard fchmod(descriptor, 0o500) == 0, rename(incoming, binary) == 0 else {
-                    let code = errno
-                    close(descriptor)
-                    throw .file(FileError(operation: "write", path: binary, code: code))
-                }
-                return descriptor
-            }
-        } catch {
-            unlink(incoming)
-            throw error
-        }
+        let descriptor = try install(incoming, as: hash, events: events)
         do throws(ProviderCacheError) {
             try CacheFiles.writeSmall(claimsPath(digest), Array(report.token.encoded.utf8))
             // Checked once more from the descriptor that will run, as every cached start is.
@@ -291,8 +295,33 @@ public struct ProviderCache: Sendable {
             source: source)
     }
 
+    /// Renames an extracted binary into place, opened and locked shared before it is (under
+    /// the binary's lock, so no prune removes it between the two); removes it on failure.
+    ///
+    /// - Returns: The binary's descriptor, holding the shared lock.
+    private func install(_ incoming: String, as hash: SHA256Hash, events: CacheEvents?) throws(ProviderCacheError) -> Int32 {
+        let binary = binaryPath(hash)
+        do {
+            return try withBinaryLock(hash, events: events) { () throws(ProviderCacheError) -> Int32 in
+                guard case .file(let descriptor) = try CacheFiles.open(incoming, events: events) else {
+                    throw .file(FileError(operation: "open", path: incoming, code: ENOENT))
+                }
+                _ = flock(descriptor, LOCK_SH)
+                guard fchmod(descriptor, 0o500) == 0, rename(incoming, binary) == 0 else {
+                    let code = errno
+                    close(descriptor)
+                    throw .file(FileError(operation: "write", path: binary, code: code))
+                }
+                return descriptor
+            }
+        } catch {
+            unlink(incoming)
+            throw error
+        }
+    }
+
     /// What the cache holds for one archive and target.
-    enum Lookup {
+    enum Lookup: Sendable {
         /// The binary, verified and open.
         case ready(PreparedProvider)
         /// Nothing, or not this target's binary.
@@ -301,16 +330,6 @@ public struct ProviderCache: Sendable {
         case mismatched(path: String)
         /// A record that could not be read or was not what it should be: removed.
         case damaged(path: String, reason: String)
-    }
-
-    /// The event of a damaged record that was removed and is rebuilt.
-    private static func rebuilding(_ path: String, reason: String, of source: ProviderSource) -> String {
-        "the cache record \(path) was damaged (\(reason)): it was removed and is rebuilt from \(source)"
-    }
-
-    /// The event of a cached binary that no longer matched and is fetched again.
-    private static func refetching(_ path: String, of source: ProviderSource) -> String {
-        "the cached binary \(path) of \(source) no longer matches its signed hash: it was removed, not run, and is fetched again"
     }
 
     /// Checks a cached archive's claims against the policy and its binary against its hash,
@@ -382,13 +401,11 @@ public struct ProviderCache: Sendable {
 
     /// The SHA-256 of an open file, from its start.
     private static func hash(of descriptor: Int32, path: String) throws(ProviderCacheError) -> SHA256Hash {
-        var hasher = SHA256Hasher()
         do {
-            try FileSource(borrowing: descriptor, path: path, fromStart: true).forEachChunk { hasher.update($0) }
+            return try DigestingSource.digest(of: FileSource(borrowing: descriptor, path: path, fromStart: true)).hash
         } catch {
             throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
         }
-        return hasher.finalize()
     }
 
     // MARK: - Files

@@ -14,7 +14,7 @@ import Darwin
 /// Why a provider could not be prepared from the cache, or the cache could not be used.
 public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
     /// A cache folder is not safe to run binaries from.
-    case unsafeFolder(path: String, reason: String, fix: String)
+    case unsafeFolder(path: String, problem: UnsafeFolderProblem)
     /// A cache file could not be read or written.
     case file(FileError)
     /// The archive or its claims failed verification.
@@ -43,8 +43,8 @@ public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unsafeFolder(let path, let reason, let fix):
-            "the cache folder \(path) \(reason), so a binary in it could be replaced by someone else: \(fix)"
+        case .unsafeFolder(let path, let problem):
+            "the cache folder \(path) \(problem), so a binary in it could be replaced by someone else"
         case .file(let error):
             error.description
         case .archive(let error):
@@ -52,21 +52,39 @@ public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
         case .registry(let error):
             error.description
         case .missingTarget(let target, let available):
-            "the archive has no binary for \(target), which this machine needs; it has \(available.isEmpty ? "none" : available.map(\.name).joined(separator: ", ")): pass --target to run another, or add this one with par insert"
+            "the archive has no binary for \(target), which this machine needs; it has \(available.isEmpty ? "none" : available.map(\.name).joined(separator: ", "))"
         case .notCached(let source):
-            "\(source) is not in the cache, and the registry may not be reached (offline): run it once online first"
+            "\(source) is not in the cache, and the registry may not be reached (offline)"
         case .tampered(let path):
-            "the cached binary \(path) no longer matches its signed hash: it was removed, not run, and cannot be fetched again offline; run once online"
+            "the cached binary \(path) no longer matches its signed hash: it was removed, not run, and cannot be fetched again offline"
         case .cannotStart(let path, let code):
             "cannot start \(path): \(String(cString: strerror(code)))"
         case .notAnArchiveFile(let path, let kind):
-            "\(path) is \(kind), not an archive file: give an archive file, a pipe or a registry reference"
+            "\(path) is \(kind), not an archive file or a pipe"
         case .changedWhileRead(let path):
-            "\(path) changed while it was read: run again once it is written"
+            "\(path) changed while it was read"
         case .damagedRecord(let path, let reason):
-            "the cache record \(path) was damaged (\(reason)): it was removed, and cannot be rebuilt offline; run once online"
+            "the cache record \(path) was damaged (\(reason)): it was removed, and cannot be rebuilt offline"
         case .notARegularFile(let path, let kind):
-            "\(path) is \(kind) where the cache keeps a file, and cannot be removed: remove it by hand"
+            "\(path) is \(kind) where the cache keeps a file, and cannot be removed"
+        }
+    }
+}
+
+/// Why a cache folder is not safe to run binaries from.
+public enum UnsafeFolderProblem: Sendable, Equatable, CustomStringConvertible {
+    /// Something else is at the folder's path.
+    case notAFolder
+    /// It belongs to another user.
+    case ownedByAnotherUser(owner: UInt32, thisUser: UInt32)
+    /// Its group or others may write it.
+    case writableByOthers(mode: UInt32)
+
+    public var description: String {
+        switch self {
+        case .notAFolder: "is not a folder"
+        case .ownedByAnotherUser(let owner, let thisUser): "belongs to user \(owner), not to this user (\(thisUser))"
+        case .writableByOthers(let mode): "is writable by its group or by others (mode \(String(mode & 0o777, radix: 8)))"
         }
     }
 }

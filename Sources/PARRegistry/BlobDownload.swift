@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import PARBytes
 import PARContainer
@@ -15,10 +14,10 @@ final class BlobDownload: Sendable {
     private let destinationKind: PullDestination
     private let progress: (@Sendable (UInt64, UInt64) -> Void)?
     private let verification: StreamingVerification
-    private let state = NIOLockedValueBox(State())
+    private let state = Monitor(State())
 
     /// The sink and running digest; touched by one task at a time, under the lock.
-    private struct State: @unchecked Sendable {
+    private struct State {
         var pending: [UInt8] = []
         var sink: AtomicFileSink?
         var hash = SHA256Hasher()
@@ -36,15 +35,15 @@ final class BlobDownload: Sendable {
     }
 
     /// The temporary file's path, once created.
-    var path: String { state.withLockedValue { $0.sink?.path ?? "" } }
+    var path: String { state.withLock { $0.sink?.path ?? "" } }
 
     /// Where ``commit()`` puts the file.
-    var destination: String { state.withLockedValue { $0.sink?.destination ?? "" } }
+    var destination: String { state.withLock { $0.sink?.destination ?? "" } }
 
     /// Takes the next chunk of the body.
-    func write(_ chunk: ByteBuffer) throws {
+    func write(_ chunk: ByteBuffer) async throws {
         let layer = self.layer
-        let received: UInt64 = try state.withLockedValue { state in
+        let received: UInt64 = try state.withLock { state in
             guard state.received + UInt64(chunk.readableBytes) <= layer.size else {
                 throw RegistryError.blobSizeMismatch(
                     digest: layer.digest, declared: layer.size, received: state.received + UInt64(chunk.readableBytes))
@@ -61,24 +60,25 @@ final class BlobDownload: Sendable {
             state.received += UInt64(chunk.readableBytes)
             return state.received
         }
-        chunk.withUnsafeReadableBytes { verification.send($0) }
+        // The verifier's copy: it reads on a thread of its own.
+        await verification.send(Array(chunk.readableBytesView))
         progress?(received, layer.size)
     }
 
     /// Checks the whole body arrived, with the digest the manifest names.
     ///
     /// - Returns: What verifying the archive as it arrived found.
-    func finish() throws(RegistryError) -> Result<VerifiedArchive, ProviderArchiveError> {
+    func finish() async throws(RegistryError) -> Result<VerifiedArchive, ProviderArchiveError> {
         let layer = self.layer
-        let (received, actual) = state.withLockedValue { ($0.received, $0.hash.finalize()) }
+        let (received, actual) = state.withLock { ($0.received, $0.hash.finalize()) }
         guard received == layer.size else {
             throw .blobSizeMismatch(digest: layer.digest, declared: layer.size, received: received)
         }
         guard actual == layer.digest else { throw .digestMismatch(what: "archive layer", expected: layer.digest, actual: actual) }
-        let verdict = verification.finish()
+        let verdict = await verification.finish()
         do {
             // A blob of fewer than 2 bytes is not an archive, but is written, to be refused by name.
-            try state.withLockedValue { state in
+            try state.withLock { state in
                 if state.sink == nil { try Self.open(&state, destination: destinationKind) }
             }
         } catch {
@@ -89,14 +89,14 @@ final class BlobDownload: Sendable {
 
     /// Renames the file into place.
     func commit() throws(FileError) {
-        let sink = state.withLockedValue { $0.sink }
+        let sink = state.withLock { $0.sink }
         try sink?.commit()
     }
 
     /// Removes the temporary file.
     func discard() {
         verification.cancel()
-        state.withLockedValue { state in
+        state.withLock { state in
             state.sink?.discard()
             state.sink = nil
         }

@@ -334,11 +334,11 @@ public struct ProviderRegistry: Sendable {
                 let answer = try await session.send(
                     HTTPRequest(method: .GET, url: session.url("/v2/\(session.reference.repository)/blobs/\(layer.digest)")),
                     scope: scope, repeatable: false,
-                    stream: BodyStream(accepts: { $0 == 200 }, consume: { try download.write($0) }))
+                    stream: BodyStream(accepts: { $0 == 200 }, consume: { try await download.write($0) }))
                 guard answer.status == 200 else {
                     throw Self.failure(answer, request: "GET blob", notFound: "the archive layer \(layer.digest)")
                 }
-                switch try download.finish() {
+                switch try await download.finish() {
                 case .success(let archive): return .success((download, archive))
                 case .failure(let refusal):
                     download.discard()

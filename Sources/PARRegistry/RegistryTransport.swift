@@ -116,7 +116,7 @@ final class RegistryTransport: Sendable {
                     if let stream, stream.accepts(status) {
                         for try await chunk in response.body {
                             meter.record(chunk.readableBytes)
-                            try stream.consume(chunk)
+                            try await stream.consume(chunk)
                         }
                     } else {
                         for try await chunk in response.body {
@@ -214,7 +214,7 @@ final class RegistryTransport: Sendable {
 /// Where a streamed answer goes, and for which statuses.
 struct BodyStream: Sendable {
     let accepts: @Sendable (Int) -> Bool
-    let consume: @Sendable (ByteBuffer) throws -> Void
+    let consume: @Sendable (ByteBuffer) async throws -> Void
 }
 
 private struct Stalled: Error {}

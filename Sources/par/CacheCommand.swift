@@ -9,8 +9,12 @@ struct CacheOptions: ParsableArguments {
     @Option(help: "The provider cache (env PAR_CACHE_DIR; default: $XDG_CACHE_HOME/par or ~/.cache/par).")
     var cacheDir: String?
 
-    /// The cache's folder.
-    var root: String { cacheDir ?? ProviderCache.standardRoot() }
+    /// The cache's folder: `--cache-dir`, else `$PAR_CACHE_DIR`, else the standard one.
+    var root: String {
+        if let cacheDir { return cacheDir }
+        if let variable = ProcessInfo.processInfo.environment["PAR_CACHE_DIR"], !variable.isEmpty { return variable }
+        return ProviderCache.standardRoot()
+    }
 
     /// The cache, its folders made and checked.
     func open() throws -> ProviderCache {
@@ -55,12 +59,12 @@ struct CacheCommand: ParsableCommand {
 
         func run() throws {
             try output.run { console in
-                let entries = try cache.open().entries(events: { console.note($0) })
+                let entries = try cache.open().entries(events: { console.note($0.description) })
                 return CommandResult(
                     text: entries.map { entry in
                         let source = entry.sources.first ?? entry.name ?? "(no recorded archive)"
                         let archive = entry.archiveDigests.first?.ociDigest ?? "binary " + entry.binaryHash.ociDigest
-                        return "\(source)  \(archive)  \(entry.target?.name ?? "-")  \(formatBytes(entry.size))  last used \(relativeTime(entry.lastUsed))"
+                        return "\(source)  \(archive)  \(entry.target?.name ?? "-")  \(formatBytes(entry.size))  last used \(relativeTime(UInt64(max(0, entry.lastUsed.timeIntervalSince1970))))"
                     },
                     json: [("entries", .array(entries.map(Self.json)))])
             }
@@ -73,7 +77,7 @@ struct CacheCommand: ParsableCommand {
                 ("archives", .strings(entry.archiveDigests.map(\.ociDigest))),
                 ("target", entry.target.map { .string($0.name) } ?? .null),
                 ("binary", .string(entry.binaryHash.ociDigest)), ("size", .integer(entry.size)),
-                ("last_used", .integer(entry.lastUsed)),
+                ("last_used", .integer(UInt64(max(0, entry.lastUsed.timeIntervalSince1970)))),
             ])
         }
     }
@@ -101,7 +105,7 @@ struct CacheCommand: ParsableCommand {
         func run() throws {
             try output.run { console in
                 let report = try cache.open().prune(
-                    maxSize: maxSize?.bytes, olderThan: olderThan?.seconds, events: { console.note($0) })
+                    maxSize: maxSize?.bytes, olderThan: olderThan?.duration, events: { console.note($0.description) })
                 let removed = report.binaries
                 var text = ["Removed \(removed.count) cached binar\(removed.count == 1 ? "y" : "ies") (\(formatBytes(report.bytes)))"]
                 if !report.otherFiles.isEmpty {
@@ -138,6 +142,9 @@ struct Age: CommandLineValue {
             text.lowercased(), units: ["s": 1, "m": 60, "h": 3600, "d": 86_400],
             otherwise: "not a length of time: give a whole number with s, m, h or d, such as 12h")
     }
+
+    /// The length as a `Duration` (lengths past Int64 seconds, some 292 billion years, are cut there).
+    var duration: Duration { .seconds(Int64(clamping: seconds)) }
 }
 
 /// A whole number with an optional one-letter unit after it, multiplied out, or the error.

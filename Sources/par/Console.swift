@@ -96,12 +96,15 @@ struct Console {
 
 /// A one-line progress display: `label  45% (45.0 of 100.0 MB)`. Updates may come from any
 /// thread (network transfers), so its state sits behind a lock.
-final class Progress: @unchecked Sendable {
+final class Progress: Sendable {
+    private struct State {
+        var lastDraw = ContinuousClock.Instant.now - .seconds(1)
+        var drawn = false
+    }
+
     private let label: String
     private let enabled: Bool
-    private let lock = NSLock()
-    private var lastDraw = Date.distantPast
-    private var drawn = false
+    private let state = Monitor(State())
 
     init(label: String, enabled: Bool) {
         self.label = label
@@ -110,22 +113,23 @@ final class Progress: @unchecked Sendable {
 
     func update(_ completed: UInt64, of total: UInt64) {
         guard enabled, total > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        guard completed == total || now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-        lastDraw = now
-        drawn = true
-        let percent = Int(Double(completed) * 100 / Double(total))
-        StandardStreams.writeMessage("\r\u{1B}[K\(label) \(percent)% (\(formatBytes(completed)) of \(formatBytes(total)))")
+        let label = self.label
+        state.withLock { state in
+            let now = ContinuousClock.Instant.now
+            guard completed == total || now - state.lastDraw >= .milliseconds(100) else { return }
+            state.lastDraw = now
+            state.drawn = true
+            let percent = Int(Double(completed) * 100 / Double(total))
+            StandardStreams.writeMessage("\r\u{1B}[K\(label) \(percent)% (\(formatBytes(completed)) of \(formatBytes(total)))")
+        }
     }
 
     func finish() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard drawn else { return }
-        StandardStreams.writeMessage("\r\u{1B}[K")
-        drawn = false
+        state.withLock { state in
+            guard state.drawn else { return }
+            StandardStreams.writeMessage("\r\u{1B}[K")
+            state.drawn = false
+        }
     }
 }
 

@@ -55,12 +55,12 @@ struct RunCommand: AsyncParsableCommand {
             }
             let prepared = try await cache.open().prepare(
                 providerSource, target: target, policy: trust.policy, offline: offline, registry: client,
-                events: { console.note($0) })
+                events: { console.note($0.description) })
             let document = try host.document(providerKey: prepared.claims.subject)
             // Every registry session has ended (each shuts its HTTP client down), so nothing
             // asynchronous is left: exec resets the signal state and closes every descriptor
             // but the provider's, whichever thread this is.
-            try prepared.exec(hostData: Array(document.serialized.utf8), environment: .inherited)
+            try prepared.exec(hostDataDocument: document, environment: .inherited)
         }
     }
 }

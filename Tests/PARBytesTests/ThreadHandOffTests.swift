@@ -52,44 +52,56 @@ import Testing
         #expect(received == Array(data[..<50_000]))
     }
 
-    @Test func anAbandonedReadAheadStopsItsProducer() throws {
-        let endless = Scripted(pattern(64 << 20, seed: 7), step: 1 << 16)
+    @Test func anAbandonedReadAheadJoinsItsProducerBeforeItIsGone() throws {
+        var endless = Scripted(pattern(64 << 20, seed: 7), step: 1 << 16)
         do {
             let source = ReadAheadSource(endless, bufferSize: 1 << 16, depth: 2)
             var buffer = [UInt8](repeating: 0, count: 10)
             _ = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
         }
-        // The producer stops within its buffers: it never reads the 64 MiB.
-        Thread.sleep(forTimeInterval: 0.2)
-        #expect(endless.offset <= 4 << 16)
+        // Its producer was joined: nothing holds or reads the source any more, and it read
+        // no more than its buffers (two, and the one it held when told to stop).
+        #expect(isKnownUniquelyReferenced(&endless))
+        #expect(endless.offset <= 3 << 16)
     }
 
-    @Test func theChannelCarriesEveryByteInOrderAndAbandonmentReachesTheReader() throws {
+    @Test func theChannelCarriesEveryByteInOrderAndAbandonmentReachesTheReader() async throws {
         let data = pattern(2_000_000, seed: 8)
         let channel = ByteChannel(capacity: 10_000)
-        let done = DispatchSemaphore(value: 0)
-        let received = LockedBytes()
-        Thread.detachNewThread {
-            received.set(try? readToEnd(channel, chunk: 3333))
-            done.signal()
-        }
-        data.withUnsafeBytes { bytes in
-            for start in stride(from: 0, to: bytes.count, by: 7919) {
-                channel.send(UnsafeRawBufferPointer(rebasing: bytes[start..<min(start + 7919, bytes.count)]))
-            }
+        let received = Monitor<[UInt8]?>(nil)
+        let reader = try WorkerThread { received.withLock { $0 = try? readToEnd(channel, chunk: 3333) } }
+        for start in stride(from: 0, to: data.count, by: 7919) {
+            // Suspends, never blocks, while the reader is 10,000 bytes behind.
+            await channel.send(Array(data[start..<min(start + 7919, data.count)]))
         }
         channel.close()
-        done.wait()
-        #expect(received.get() == data)
+        reader.join()
+        #expect(received.value == data)
 
         let abandoned = ByteChannel()
-        abandoned.send(UnsafeRawBufferPointer(start: nil, count: 0))
+        await abandoned.send([])
         abandoned.abandon()
         #expect(throws: ByteChannel.Abandoned.self) { _ = try readToEnd(abandoned, chunk: 10) }
-        // A reader that left never holds the sender up, however much is sent.
+    }
+
+    @Test func aReaderThatLeftNeverHoldsTheSenderUp() async throws {
         let left = ByteChannel(capacity: 10)
+        let sent = Monitor(0)
+        let sender = Task.detached {
+            // Far over the capacity, in many sends: each would wait for a reader still there.
+            for _ in 0..<100 {
+                await left.send(pattern(1000, seed: 1))
+                sent.withLock { $0 += 1 }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        // The first send is over the capacity: it waits, until the reader leaves.
+        #expect(sent.value == 0)
         left.finishReading()
-        data.withUnsafeBytes { left.send($0) }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while sent.value < 100, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(sent.value == 100)
+        if sent.value == 100 { await sender.value }
     }
 
     @Test func aHashedCopyHashesWhatItCopiedAndStopsOnAnError() throws {
@@ -115,10 +127,3 @@ import Testing
     }
 }
 
-/// Bytes one thread sets and another reads.
-final class LockedBytes: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes: [UInt8]?
-    func set(_ value: [UInt8]?) { lock.withLock { bytes = value } }
-    func get() -> [UInt8]? { lock.withLock { bytes } }
-}

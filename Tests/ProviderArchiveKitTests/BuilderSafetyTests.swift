@@ -39,20 +39,20 @@ import Testing
     @Test(arguments: [ArchiveCompression.none, .gzip])
     func aSameSizeRewriteBetweenThePassesIsCaught(compression: ArchiveCompression) throws {
         let binary = try fixture.write(pattern(300_000), to: "provider")
-        let attributes = try FileManager.default.attributesOfItem(atPath: binary)
+        let modified = try #require(try FileManager.default.attributesOfItem(atPath: binary)[.modificationDate] as? Date)
         var builder = ProviderArchiveBuilder(name: "p", vendor: "v")
         try builder.addBinary(contentsOf: binary, for: linux)
-        var rewritten = false
+        let rewritten = Monitor(false)
         let error = archiveError {
             try builder.write(to: fixture.path("out.par"), issuer: fixture.account, subject: fixture.service, compression: compression) {
                 done, _ in
-                guard !rewritten, done == 300_000 else { return }
-                rewritten = true
+                guard !rewritten.value, done == 300_000 else { return }
+                rewritten.withLock { $0 = true }
                 try? Data(pattern(300_000, seed: 9)).write(to: URL(fileURLWithPath: binary))
-                try? FileManager.default.setAttributes(attributes, ofItemAtPath: binary)
+                try? FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: binary)
             }
         }
-        #expect(rewritten)
+        #expect(rewritten.value)
         #expect(error == .fileChanged(binary))
         #expect(error?.description.contains("changed while the archive was written") == true)
         #expect(try files() == ["provider"])
@@ -70,11 +70,11 @@ import Testing
         try builder.addBinary(contentsOf: binary, for: linux)
         builder.addBinary(pattern(1000, seed: 4), for: mac)
         builder.world = world
-        var total: UInt64 = 0
+        let total = Monitor<UInt64>(0)
         let written = try builder.write(to: fixture.path("once.par"), issuer: fixture.account, subject: fixture.service) { _, all in
-            total = all
+            total.withLock { $0 = all }
         }
-        #expect(total == 3_001_000)
+        #expect(total.value == 3_001_000)
         let loaded = try ProviderArchive.load(path: fixture.path("once.par"))
         #expect(loaded.token == written.token)
         #expect(loaded.binary(for: linux) == pattern(3_000_000))
@@ -82,17 +82,17 @@ import Testing
         let check = try ExternalTools.runParcheck(["verify", fixture.path("once.par"), "--name", "p"])
         #expect(check.status == 0, "\(check.output)")
 
-        let attributes = try FileManager.default.attributesOfItem(atPath: binary)
-        var rewritten = false
+        let modified = try #require(try FileManager.default.attributesOfItem(atPath: binary)[.modificationDate] as? Date)
+        let rewritten = Monitor(false)
         let error = archiveError {
             try builder.write(to: fixture.path("changed.par"), issuer: fixture.account, subject: fixture.service) { done, _ in
-                guard !rewritten, done >= 1_000_000 else { return }
-                rewritten = true
+                guard !rewritten.value, done >= 1_000_000 else { return }
+                rewritten.withLock { $0 = true }
                 try? Data(pattern(3_000_000, seed: 9)).write(to: URL(fileURLWithPath: binary))
-                try? FileManager.default.setAttributes(attributes, ofItemAtPath: binary)
+                try? FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: binary)
             }
         }
-        #expect(rewritten)
+        #expect(rewritten.value)
         #expect(error == .fileChanged(binary))
         #expect(try files() == ["once.par", "provider"])
     }
