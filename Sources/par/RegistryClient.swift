@@ -71,7 +71,7 @@ func localArchive(
         return (result.path, cleanup, result)
     } catch {
         cleanup()
-        throw CLIError("\(error)")
+        throw CLIError(ErrorHints.message(for: error))
     }
 }
 

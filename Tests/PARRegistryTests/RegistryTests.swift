@@ -171,12 +171,18 @@ import Testing
             Issue.record("expected unreachable")
             return
         }
-        // HTTPS against a plain-HTTP registry: unreachable, with the hint to use --insecure.
+        // HTTPS against a plain-HTTP registry: unreachable, said as a fact, with no tool's flag in it.
         let secure = ProviderRegistry(insecure: false)
         let error = await registryError {
             _ = try await secure.pull(try reference("providers/none", "1.0.0"), to: .path(directory + "/n.par"))
         }
-        #expect(error?.description.contains("--insecure") == true)
+        guard case .unreachable(let name, _)? = error else {
+            Issue.record("expected unreachable, got \(String(describing: error))")
+            return
+        }
+        #expect(name == registry.address)
+        #expect(error?.description.hasPrefix("cannot reach the registry \(registry.address) (") == true)
+        #expect(error?.description.contains("--") == false)
     }
 }
 
