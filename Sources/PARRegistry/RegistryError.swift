@@ -9,8 +9,9 @@ import ProviderArchiveKit
 public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The reference cannot be parsed.
     case invalidReference(String, reason: String)
-    /// The tag is `latest`, or missing, and `latest` was not allowed.
-    case latestRefused(String)
+    /// The reference names the moving tag `latest`, or no tag (which means `latest`), and
+    /// the registry client does not allow it (``ProviderRegistry/allowsLatest``).
+    case latestRefused(ImageReference)
     /// The registry cannot be reached.
     case unreachable(registry: String, reason: String)
     /// The connection broke in the middle (reset, closed); retried before this is thrown.
@@ -64,8 +65,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidReference(let text, let reason):
             "'\(text)' is not a registry reference: \(reason)"
-        case .latestRefused(let text):
-            "\(text) uses the tag 'latest' or none"
+        case .latestRefused(let reference):
+            "\(reference) uses the tag 'latest' or none"
         case .unreachable(let registry, let reason):
             "cannot reach the registry \(registry) (\(reason))"
         case .connectionLost(let registry, let reason):

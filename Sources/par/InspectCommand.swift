@@ -102,7 +102,7 @@ struct InspectCommand: AsyncParsableCommand {
     private func imageIndex(console: Console) async throws -> (indexDigest: SHA256Hash, slices: [PlatformSliceDescription])? {
         guard let reference = registryReference(archive) else { return nil }
         do {
-            return try await registry.client(for: reference, console: console).platformSlices(of: reference)
+            return try await registry.withClient(for: reference, console: console) { try await $0.platformSlices(of: reference) }
         } catch {
             throw CLIError(ErrorHints.message(for: error))
         }

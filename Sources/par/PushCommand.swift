@@ -40,14 +40,15 @@ struct PushCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: artifact) else {
                 throw CLIError("cannot open \(artifact): no such file or directory; check the path")
             }
-            var client = try remote.registry.client(for: reference, console: console)
-            client.monolithicPush = monolithicPush || isTrue(ProcessInfo.processInfo.environment["WASH_MONOLITHIC_PUSH"])
+            let monolithic = monolithicPush || isTrue(ProcessInfo.processInfo.environment["WASH_MONOLITHIC_PUSH"])
             let pairs = annotations.map { (key: $0.key, value: $0.value) }
             if platformSlices {
-                let result = try await console.withTransferProgress("pushing slices") { progress in
-                    try await client.pushSlices(
-                        archiveAt: artifact, to: reference, config: configBytes, annotations: pairs,
-                        allowLatest: remote.registry.allowLatest, progress: progress)
+                let result = try await remote.registry.withClient(for: reference, console: console) { client in
+                    var client = client
+                    client.monolithicPush = monolithic
+                    return try await console.withTransferProgress("pushing slices") { progress in
+                        try await client.pushSlices(archiveAt: artifact, to: reference, config: configBytes, annotations: pairs, progress: progress)
+                    }
                 }
                 let url = "\(reference.registry)/\(reference.repository):\(result.tag)"
                 let lines = result.slices.map { slice in
@@ -62,10 +63,12 @@ struct PushCommand: AsyncParsableCommand {
                         ("slices", sliceDetails(result.slices)),
                     ])
             }
-            let result = try await console.withTransferProgress("pushing") { progress in
-                try await client.push(
-                    archiveAt: artifact, to: reference, config: configBytes, annotations: pairs,
-                    allowLatest: remote.registry.allowLatest, progress: progress)
+            let result = try await remote.registry.withClient(for: reference, console: console) { client in
+                var client = client
+                client.monolithicPush = monolithic
+                return try await console.withTransferProgress("pushing") { progress in
+                    try await client.push(archiveAt: artifact, to: reference, config: configBytes, annotations: pairs, progress: progress)
+                }
             }
             let url = "\(reference.registry)/\(reference.repository):\(result.tag)"
             return CommandResult(

@@ -13,7 +13,7 @@ import Testing
     @Test func registryErrorsGetParsAdvice() throws {
         let latest = try ImageReference("localhost:5000/providers/p:latest")
         let cases: [(RegistryError, String)] = [
-            (.latestRefused(latest.description), "localhost:5000/providers/p:latest uses the tag 'latest' or none: name a version tag, or pass --allow-latest on purpose"),
+            (.latestRefused(latest), "localhost:5000/providers/p:latest uses the tag 'latest' or none: name a version tag, or pass --allow-latest on purpose"),
             (.unreachable(registry: "r", reason: "refused"), "cannot reach the registry r (refused): check the address, and use --insecure for a plain-HTTP registry"),
             (.untrustedCertificate(registry: "r", reason: "x"), "the registry r failed TLS verification (x): if it uses a private CA, pass --ca-file CA.pem"),
             (.stalled(registry: "r", window: .seconds(30), minimumBytes: 1024), "the registry stopped sending data: r moved less than 1024 bytes in 30 s; try again later, or allow more with --timeout"),
