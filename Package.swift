@@ -14,7 +14,6 @@ let package = Package(
         .library(name: "PARRegistry", targets: ["PARRegistry"]),
         .library(name: "PARHost", targets: ["PARHost"]),
         .executable(name: "par", targets: ["par"]),
-        .executable(name: "par-quickstart", targets: ["par-quickstart"]),
     ],
     dependencies: [
         // Ed25519 signatures and SHA-256 (BoringSSL backend on Linux, with SHA-NI/ARMv8 code paths).
@@ -95,6 +94,7 @@ let package = Package(
             ]
         ),
         // The README's library example: builds, signs, writes, reloads and verifies an archive.
+        // A target, not a product: `swift run par-quickstart` builds it, and clients get no example.
         .executableTarget(
             name: "par-quickstart",
             dependencies: ["ProviderArchiveKit", "PARBytes"],

@@ -57,102 +57,133 @@ public final class TarReader: ByteSource {
         remainingContent = 0
         try skip(remainingPadding)
         remainingPadding = 0
+        // Go's archive/tar `Reader.next`, step by step: read a header block, keep what an
+        // extended header says for the entry after it, then merge it into that entry.
+        var metadata = PendingMetadata()
+        while true {
+            guard let (flag, entry) = try readHeader(metadataPending: metadata.isPending) else { return nil }
+            if try readMetadata(flag: flag, size: entry.size, headerOffset: entry.headerOffset, into: &metadata) { continue }
+            return try handleEntry(entry, flag: flag, metadata: metadata)
+        }
+    }
 
+    /// What extended headers said about the entry that follows them: pax records (`x`) and
+    /// GNU long names (`L`, `K`).
+    private struct PendingMetadata {
         var longName: String?
         var longLinkName: String?
-        var paxOverrides: [String: String] = [:]
-        var pendingMetadata = false
-        // Extended headers before one entry add up to at most this, so a stream of them
-        // cannot grow memory.
-        var metadataBudget = UInt64(Self.maximumExtendedHeaderSize)
-        while true {
-            let headerOffset = offset
-            guard let header = try readBlock() else {
-                if pendingMetadata { throw TarError.truncated }
-                atEnd = true
-                return nil
-            }
-            let entry: TarEntry? = try header.withUnsafeBytes { header throws -> TarEntry? in
-                if header.allSatisfy({ $0 == 0 }) { return nil }
-                guard TarHeader.hasValidChecksum(header) else { throw TarError.badChecksum(headerOffset: headerOffset) }
-                guard let format = TarHeader.format(of: header) else {
-                    throw TarError.unknownFormat(headerOffset: headerOffset)
-                }
-                guard let size = TarHeader.number(header, TarHeader.size), size <= Self.maximumEntrySize else {
-                    throw TarError.invalidNumber(field: "size", headerOffset: headerOffset)
-                }
-                guard let mode = TarHeader.number(header, TarHeader.mode) else {
-                    throw TarError.invalidNumber(field: "mode", headerOffset: headerOffset)
-                }
-                var rawName = TarHeader.string(header, TarHeader.name)
-                if format == .ustar {
-                    let prefix = TarHeader.string(header, TarHeader.prefix)
-                    if !prefix.isEmpty { rawName = prefix + [UInt8(ascii: "/")] + rawName }
-                }
-                guard let name = String(validating: rawName, as: UTF8.self) else {
-                    throw TarError.invalidName(headerOffset: headerOffset)
-                }
-                let linkName = String(decoding: TarHeader.string(header, TarHeader.linkName), as: UTF8.self)
-                return TarEntry(
-                    name: name, kind: Self.kind(flag: header[TarHeader.typeFlag], name: name),
-                    size: size, mode: UInt32(truncatingIfNeeded: mode & 0o7777), linkName: linkName,
+        var pax: [String: String] = [:]
+        /// An extended header was read, so an entry must follow it.
+        var isPending = false
+        /// Extended headers before one entry add up to at most this, so a stream of them
+        /// cannot grow memory.
+        var budget = UInt64(TarReader.maximumExtendedHeaderSize)
+    }
+
+    /// Reads the next header block (Go's `readHeader`): its type flag and the entry it
+    /// describes, or `nil` at the end of the archive (an end marker, or the stream's end).
+    ///
+    /// - Parameter metadataPending: An extended header was read, so the archive may not end here.
+    private func readHeader(metadataPending: Bool) throws -> (flag: UInt8, entry: TarEntry)? {
+        let headerOffset = offset
+        guard let header = try readBlock() else {
+            if metadataPending { throw TarError.truncated }
+            atEnd = true
+            return nil
+        }
+        guard let entry = try header.withUnsafeBytes({ try Self.parseHeader($0, headerOffset: headerOffset) }) else {
+            try readEndOfArchive()
+            if metadataPending { throw TarError.truncated }
+            return nil
+        }
+        return (header[TarHeader.typeFlag], entry)
+    }
+
+    /// The entry a header block describes, or `nil` for a zero block (the end marker).
+    private static func parseHeader(_ header: UnsafeRawBufferPointer, headerOffset: UInt64) throws -> TarEntry? {
+        if header.allSatisfy({ $0 == 0 }) { return nil }
+        guard TarHeader.hasValidChecksum(header) else { throw TarError.badChecksum(headerOffset: headerOffset) }
+        guard let format = TarHeader.format(of: header) else {
+            throw TarError.unknownFormat(headerOffset: headerOffset)
+        }
+        guard let size = TarHeader.number(header, TarHeader.size), size <= Self.maximumEntrySize else {
+            throw TarError.invalidNumber(field: "size", headerOffset: headerOffset)
+        }
+        guard let mode = TarHeader.number(header, TarHeader.mode) else {
+            throw TarError.invalidNumber(field: "mode", headerOffset: headerOffset)
+        }
+        var rawName = TarHeader.string(header, TarHeader.name)
+        if format == .ustar {
+            let prefix = TarHeader.string(header, TarHeader.prefix)
+            if !prefix.isEmpty { rawName = prefix + [UInt8(ascii: "/")] + rawName }
+        }
+        guard let name = String(validating: rawName, as: UTF8.self) else {
+            throw TarError.invalidName(headerOffset: headerOffset)
+        }
+        let linkName = String(decoding: TarHeader.string(header, TarHeader.linkName), as: UTF8.self)
+        return TarEntry(
+            name: name, kind: Self.kind(flag: header[TarHeader.typeFlag], name: name),
+            size: size, mode: UInt32(truncatingIfNeeded: mode & 0o7777), linkName: linkName,
+            headerOffset: headerOffset)
+    }
+
+    /// Reads an extended header (pax `x` or `g`, GNU `L` or `K`) into `metadata` (Go's
+    /// `mergePAX` and long-name handling).
+    ///
+    /// - Returns: Whether the header was one; `false` for an entry of its own.
+    private func readMetadata(
+        flag: UInt8, size: UInt64, headerOffset: UInt64, into metadata: inout PendingMetadata
+    ) throws -> Bool {
+        if [UInt8(ascii: "x"), UInt8(ascii: "L"), UInt8(ascii: "K")].contains(flag) {
+            guard size <= metadata.budget else {
+                throw TarError.invalidExtendedHeader(
+                    "extended headers of more than \(Self.maximumExtendedHeaderSize) bytes for one entry",
                     headerOffset: headerOffset)
             }
-            guard var entry else {
-                try readEndOfArchive()
-                if pendingMetadata { throw TarError.truncated }
-                return nil
-            }
-            let flag = header[TarHeader.typeFlag]
-            if [UInt8(ascii: "x"), UInt8(ascii: "L"), UInt8(ascii: "K")].contains(flag) {
-                guard entry.size <= metadataBudget else {
-                    throw TarError.invalidExtendedHeader(
-                        "extended headers of more than \(Self.maximumExtendedHeaderSize) bytes for one entry",
-                        headerOffset: headerOffset)
-                }
-                metadataBudget -= entry.size
-            }
-            switch flag {
-            case UInt8(ascii: "x"):
-                let records = try readExtendedHeader(size: entry.size, headerOffset: headerOffset)
-                paxOverrides.merge(try Self.parsePax(records, headerOffset: headerOffset)) { $1 }
-                pendingMetadata = true
-                continue
-            case UInt8(ascii: "g"):
-                _ = try Self.parsePax(try readExtendedHeader(size: entry.size, headerOffset: headerOffset), headerOffset: headerOffset)
-                continue
-            case UInt8(ascii: "L"), UInt8(ascii: "K"):
-                let content = try readExtendedHeader(size: entry.size, headerOffset: headerOffset)
-                guard let text = String(validating: content.prefix(while: { $0 != 0 }), as: UTF8.self), !text.isEmpty else {
-                    throw TarError.invalidExtendedHeader("a GNU long name that is empty or not UTF-8", headerOffset: headerOffset)
-                }
-                if header[TarHeader.typeFlag] == UInt8(ascii: "L") { longName = text } else { longLinkName = text }
-                pendingMetadata = true
-                continue
-            default:
-                break
-            }
-            var size = entry.size
-            if let paxSize = paxOverrides["size"] {
-                guard paxSize.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = UInt64(paxSize),
-                    value <= Self.maximumEntrySize
-                else {
-                    throw TarError.invalidExtendedHeader("the size is not a number up to 2^63-1", headerOffset: headerOffset)
-                }
-                size = value
-            }
-            let name = paxOverrides["path"] ?? longName ?? entry.name
-            guard !name.isEmpty else { throw TarError.invalidName(headerOffset: headerOffset) }
-            entry = TarEntry(
-                name: name, kind: Self.kind(flag: header[TarHeader.typeFlag], name: name), size: size,
-                mode: entry.mode, linkName: paxOverrides["linkpath"] ?? longLinkName ?? entry.linkName,
-                headerOffset: entry.headerOffset)
-            // Only regular files (and the types tar treats alike) carry content.
-            let hasContent = entry.kind == .regularFile || { if case .other = entry.kind { true } else { false } }()
-            remainingContent = hasContent ? size : 0
-            remainingPadding = hasContent ? Self.padding(for: size) : 0
-            return entry
+            metadata.budget -= size
         }
+        switch flag {
+        case UInt8(ascii: "x"):
+            let records = try readExtendedHeader(size: size, headerOffset: headerOffset)
+            metadata.pax.merge(try Self.parsePax(records, headerOffset: headerOffset)) { $1 }
+            metadata.isPending = true
+        case UInt8(ascii: "g"):
+            _ = try Self.parsePax(try readExtendedHeader(size: size, headerOffset: headerOffset), headerOffset: headerOffset)
+        case UInt8(ascii: "L"), UInt8(ascii: "K"):
+            let content = try readExtendedHeader(size: size, headerOffset: headerOffset)
+            guard let text = String(validating: content.prefix(while: { $0 != 0 }), as: UTF8.self), !text.isEmpty else {
+                throw TarError.invalidExtendedHeader("a GNU long name that is empty or not UTF-8", headerOffset: headerOffset)
+            }
+            if flag == UInt8(ascii: "L") { metadata.longName = text } else { metadata.longLinkName = text }
+            metadata.isPending = true
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// The entry with what its extended headers said applied, its content made current
+    /// (Go's `handleRegularFile`): only regular files, and the types tar treats alike, have any.
+    private func handleEntry(_ entry: TarEntry, flag: UInt8, metadata: PendingMetadata) throws -> TarEntry {
+        var size = entry.size
+        if let paxSize = metadata.pax["size"] {
+            guard paxSize.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = UInt64(paxSize),
+                value <= Self.maximumEntrySize
+            else {
+                throw TarError.invalidExtendedHeader("the size is not a number up to 2^63-1", headerOffset: entry.headerOffset)
+            }
+            size = value
+        }
+        let name = metadata.pax["path"] ?? metadata.longName ?? entry.name
+        guard !name.isEmpty else { throw TarError.invalidName(headerOffset: entry.headerOffset) }
+        let merged = TarEntry(
+            name: name, kind: Self.kind(flag: flag, name: name), size: size,
+            mode: entry.mode, linkName: metadata.pax["linkpath"] ?? metadata.longLinkName ?? entry.linkName,
+            headerOffset: entry.headerOffset)
+        let hasContent = merged.kind == .regularFile || { if case .other = merged.kind { true } else { false } }()
+        remainingContent = hasContent ? size : 0
+        remainingPadding = hasContent ? Self.padding(for: size) : 0
+        return merged
     }
 
     /// Reads the current entry's content.

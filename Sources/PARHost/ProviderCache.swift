@@ -221,7 +221,7 @@ public struct ProviderCache: Sendable {
             // the next, or by prune once nobody holds the manifest's lock.
             pulled = try await registry.pull(
                 pinned, to: .named(folder: root + "/downloads", name: manifest.lowercaseHex), expectedDigest: manifest,
-                allowLatest: true, policy: policy, platform: .target(target))
+                policy: policy, platform: .target(target))
         } catch {
             throw .registry(error)
         }
@@ -237,8 +237,7 @@ public struct ProviderCache: Sendable {
             }
             unlink(pulled.path)
             // A single slice or archive is one layer, whose digest the pull checked.
-            let layer: SHA256Hash
-            if let known = pulled.layerDigest { layer = known } else { layer = try input.digest() }
+            let layer = pulled.layerDigest
             let prepared = try fill(archive: layer, from: input, target: target, policy: policy, source: .reference(reference), events: events)
             try CacheFiles.writeSmall(root + "/refs/" + manifest.lowercaseHex, Array(layer.ociDigest.utf8))
             return prepared

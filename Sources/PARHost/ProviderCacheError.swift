@@ -60,7 +60,7 @@ public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
         case .cannotStart(let path, let code):
             "cannot start \(path): \(String(cString: strerror(code)))"
         case .notAnArchiveFile(let path, let kind):
-            "\(path) is \(kind), not an archive file or a pipe"
+            "\(path) is \(kind), not an archive file"
         case .changedWhileRead(let path):
             "\(path) changed while it was read"
         case .damagedRecord(let path, let reason):

@@ -36,7 +36,7 @@ public enum KeyFileError: Error, Equatable, Sendable, CustomStringConvertible {
         case .file(let error):
             error.description
         case .notAFolder(let path):
-            "the key directory \(path) is not a folder: point -d/--directory or WASH_KEYS at a folder"
+            "the key directory \(path) is not a folder"
         case .unreadableFolder(let path):
             "cannot list the key directory \(path): check its permissions"
         case .invalidName(let name):

@@ -49,7 +49,7 @@ extension ProviderRegistry {
     ///
     /// Each slice (the original claims.jwt byte for byte, world.wasm if any, one target's
     /// binary; compressed as the archive is) is written to a temporary file, verified as a
-    /// slice, and pushed as its own image manifest exactly as ``push(archiveAt:to:config:annotations:allowLatest:progress:)``
+    /// slice, and pushed as its own image manifest exactly as ``push(archiveAt:to:config:annotations:progress:)``
     /// writes one: the config blob and one archive layer, annotated with its target. Then
     /// the index goes under the tag, each entry carrying the platform a wasmCloud host looks
     /// for (see ``OCIPlatform``) and the target annotation. One slice is on disk at a time,
@@ -57,29 +57,27 @@ extension ProviderRegistry {
     ///
     /// - Parameters:
     ///   - path: The archive file, which must be a full archive.
-    ///   - reference: Where to push; needs a tag other than `latest` unless `allowLatest`.
+    ///   - reference: Where to push; needs a tag other than `latest` unless ``allowsLatest``.
     ///   - config: The config blob; `{}` by default.
     ///   - annotations: Annotations of the index and of each slice manifest, in order.
-    ///   - allowLatest: Accept the tag `latest`, or no tag.
     ///   - progress: Bytes of the current slice uploaded, and its size.
     /// - Returns: The tag, the index digest and the slices.
     /// - Throws: ``RegistryError``.
     public func pushSlices(
         archiveAt path: String, to reference: ImageReference, config: [UInt8] = Array("{}".utf8),
-        annotations: [(key: String, value: String)] = [], allowLatest: Bool = false,
-        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        annotations: [(key: String, value: String)] = [], progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> SlicedPushResult {
-        let tag = try Self.tag(of: reference, allowLatest: allowLatest)
         let policy = VerificationPolicy(allowsExpired: false)
-        let archive: VerifiedArchive
-        do throws(ProviderArchiveError) {
-            archive = try ProviderArchive.verify(path: path, policy: policy)
-        } catch {
-            throw .invalidArchive(error)
+        let verify = { () throws(RegistryError) -> VerifiedArchive in
+            do throws(ProviderArchiveError) {
+                return try ProviderArchive.verify(path: path, policy: policy)
+            } catch {
+                throw .invalidArchive(error)
+            }
         }
-        let configBlob = Self.configDescriptor(config)
-        return try await withUploader(reference) { session, scope, uploader throws(RegistryError) in
-            var uploaded = try await uploader.ensure(.bytes(config), blob: configBlob, progress: nil) ? 1 : 0
+        return try await pushing(reference, config: config, verify: verify) { push, archive throws(RegistryError) in
+            let (session, scope, uploader) = (push.session, push.scope, push.uploader)
+            var uploaded = push.configUploaded ? 1 : 0
             var slices: [PlatformSliceDescription] = []
             var entries: [OCIImageIndex.Entry] = []
             for target in archive.targets.keys.sorted() {
@@ -89,7 +87,7 @@ extension ProviderRegistry {
                 // The target is named on the slice's manifest too; a caller's value for that key yields.
                 let named = [(key: OCIImageIndex.targetAnnotation, value: target.name)]
                 let own = annotations.filter { $0.key != OCIImageIndex.targetAnnotation }
-                let manifest = OCIManifest(config: configBlob, layers: [file.layer], annotations: own + named).serialized
+                let manifest = OCIManifest(config: push.configBlob, layers: [file.layer], annotations: own + named).serialized
                 let digest = SHA256Hash.of(manifest)
                 try await putManifest(manifest, mediaType: Self.manifestMediaType, at: digest.ociDigest, session: session, scope: scope)
                 let platform = OCIPlatform(target: target)
@@ -100,9 +98,10 @@ extension ProviderRegistry {
                 slices.append(PlatformSliceDescription(target: target, platform: platform, manifestDigest: digest, layer: file.layer))
             }
             let index = OCIImageIndex(manifests: entries, annotations: annotations).serialized
-            let indexDigest = try await putManifest(index, mediaType: OCIImageIndex.mediaType, at: tag, session: session, scope: scope)
+            let indexDigest = try await putManifest(
+                index, mediaType: OCIImageIndex.mediaType, at: push.tag, session: session, scope: scope)
             return SlicedPushResult(
-                reference: reference, tag: tag, indexDigest: indexDigest, slices: slices, uploadedBlobs: uploaded,
+                reference: reference, tag: push.tag, indexDigest: indexDigest, slices: slices, uploadedBlobs: uploaded,
                 existingBlobs: 2 * slices.count + 1 - uploaded)
         }
     }
@@ -134,17 +133,18 @@ extension ProviderRegistry {
     /// The platform slices an image index lists, each manifest fetched for its layer;
     /// `nil` when the reference names a single manifest.
     ///
-    /// - Parameter reference: The reference.
+    /// - Parameter reference: The reference; a tag `latest`, or none, is refused unless
+    ///   ``allowsLatest``.
     /// - Returns: The index's digest and its slices, in the index's order.
     /// - Throws: ``RegistryError``.
     public func platformSlices(
         of reference: ImageReference
     ) async throws(RegistryError) -> (indexDigest: SHA256Hash, slices: [PlatformSliceDescription])? {
-        try await withSession(reference) { session throws(RegistryError) in
+        let name = try checkedTag(of: reference)
+        return try await withSession(reference) { session throws(RegistryError) in
             let scope = "repository:\(reference.repository):pull"
             try await session.authenticate(scope: scope)
-            let (body, digest) = try await fetchManifest(
-                reference.digest?.description ?? reference.tag ?? "latest", of: reference, session: session, scope: scope)
+            let (body, digest) = try await fetchManifest(name, of: reference, session: session, scope: scope)
             if let pinned = reference.digest, pinned != digest {
                 throw .digestMismatch(what: "manifest", expected: pinned, actual: digest)
             }
@@ -220,7 +220,8 @@ extension ProviderRegistry {
         let path = destination.path(compressed: compressed)
         do throws(ProviderArchiveError) {
             let archive = try ProviderArchive.assemble(slicesAt: downloads.map(\.path), to: path, policy: policy)
-            return PullResult(manifestDigest: indexDigest, layerDigest: nil, path: path, archive: archive, slices: slices)
+            return PullResult(
+                manifestDigest: indexDigest, layerDigest: try Self.digest(ofFileAt: path), path: path, archive: archive, slices: slices)
         } catch {
             throw .invalidArchive(error)
         }
@@ -264,6 +265,20 @@ extension ProviderRegistry {
         let manifest = try OCIManifest(parsing: body)
         guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
         return (manifest, layer)
+    }
+
+    /// The SHA-256 of a file, read in one pass.
+    private static func digest(ofFileAt path: String) throws(ProviderArchiveError) -> SHA256Hash {
+        do {
+            var hasher = SHA256Hasher()
+            let source = TappedSource(try FileSource(path: path)) { hasher.update($0) }
+            try source.drain()
+            return hasher.finalize()
+        } catch let error as FileError {
+            throw .file(error)
+        } catch {
+            throw .stream(String(describing: error))
+        }
     }
 
     /// How an entry is named in a message: its platform and, when annotated, its target.

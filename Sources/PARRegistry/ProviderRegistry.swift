@@ -15,6 +15,14 @@ import ProviderArchiveKit
 /// before it is pushed and after it is pulled; a pulled archive appears at its destination
 /// only once verified. Transfers that stall fail; transient failures are retried (see
 /// ``RetryPolicy``); credentials go only to the origin of the registry they are for (see <doc:Distributing>).
+///
+/// The moving tag `latest`, or no tag (which means `latest`), is refused by every call that
+/// names a manifest by tag unless ``allowsLatest`` is set; see
+/// ``checkTag(of:allowsLatest:forPush:)``.
+///
+/// A client and its copies share their HTTP connections across calls: the first call to a
+/// registry opens an HTTP client, which later calls reuse. Call ``shutdown()`` once done with
+/// them, and before the process execs another program.
 public struct ProviderRegistry: Sendable {
     /// The media type of the archive layer.
     public static let layerMediaType = "application/vnd.wasmcloud.provider.archive.layer.v1+par"
@@ -25,6 +33,9 @@ public struct ProviderRegistry: Sendable {
 
     /// Plain HTTP instead of HTTPS, for a local registry.
     public var insecure: Bool
+    /// Accept references that name the tag `latest`, or no tag; refused by default, since
+    /// what `latest` names moves.
+    public var allowsLatest: Bool
     /// Credentials for basic auth or a token endpoint; anonymous when `nil`. See
     /// ``DockerCredentials`` for those `docker login` saved.
     public var credentials: RegistryCredentials?
@@ -40,11 +51,14 @@ public struct ProviderRegistry: Sendable {
     public var monolithicPush: Bool
     /// Told of retries as they happen.
     public var events: (@Sendable (RegistryEvent) -> Void)?
+    /// The HTTP clients this registry and its copies opened.
+    let connections = RegistryConnections()
 
     /// Creates a client.
     ///
     /// - Parameters:
     ///   - insecure: Use plain HTTP.
+    ///   - allowsLatest: Accept the tag `latest`, or no tag.
     ///   - credentials: User and password, or `nil` for anonymous.
     ///   - tls: Extra CA certificates, or no verification.
     ///   - limits: Stall detection and answer sizes.
@@ -53,11 +67,12 @@ public struct ProviderRegistry: Sendable {
     ///   - monolithicPush: Upload blobs in one request each.
     ///   - events: Told of retries.
     public init(
-        insecure: Bool = false, credentials: RegistryCredentials? = nil, tls: RegistryTLS = RegistryTLS(),
+        insecure: Bool = false, allowsLatest: Bool = false, credentials: RegistryCredentials? = nil, tls: RegistryTLS = RegistryTLS(),
         limits: RegistryLimits = RegistryLimits(), retry: RetryPolicy = RetryPolicy(), chunkSize: Int = 4 << 20,
         monolithicPush: Bool = false, events: (@Sendable (RegistryEvent) -> Void)? = nil
     ) {
         self.insecure = insecure
+        self.allowsLatest = allowsLatest
         self.credentials = credentials
         self.tls = tls
         self.limits = limits
@@ -65,6 +80,15 @@ public struct ProviderRegistry: Sendable {
         self.chunkSize = max(chunkSize, 1 << 16)
         self.monolithicPush = monolithicPush
         self.events = events
+    }
+
+    /// Shuts down the HTTP clients this registry and its copies opened. Call it once every
+    /// call has returned, and before the process execs another program: a client's threads
+    /// and connections must not outlive it. A call made after it opens a new client, which
+    /// needs another `shutdown()`. Clients still open when the last copy is released are shut
+    /// down in the background.
+    public func shutdown() async {
+        await connections.shutdown()
     }
 
     /// What a push did.
@@ -85,8 +109,9 @@ public struct ProviderRegistry: Sendable {
     public struct PullResult: Sendable {
         /// The digest of what the reference names: the manifest, or the image index.
         public let manifestDigest: SHA256Hash
-        /// The archive layer's digest; `nil` for an archive put together from slices.
-        public let layerDigest: SHA256Hash?
+        /// The digest of the archive written: its layer's (of the slice taken, for an image
+        /// index), or for an archive put together from every slice, the assembled file's.
+        public let layerDigest: SHA256Hash
         /// Where the archive was written.
         public let path: String
         /// What verifying the archive found; its `kind` says whether it is a slice.
@@ -100,21 +125,32 @@ public struct ProviderRegistry: Sendable {
     ///
     /// - Parameters:
     ///   - path: The archive file, pushed byte for byte as on disk.
-    ///   - reference: Where to push; needs a tag other than `latest` unless `allowLatest`.
+    ///   - reference: Where to push; needs a tag other than `latest` unless ``allowsLatest``.
     ///   - config: The config blob; `{}` by default.
     ///   - annotations: Manifest annotations, in order.
-    ///   - allowLatest: Accept the tag `latest`, or no tag (which means `latest`).
     ///   - progress: Bytes of the archive uploaded so far, and its size.
     /// - Returns: The tag and manifest digest.
     /// - Throws: ``RegistryError``.
     public func push(
         archiveAt path: String, to reference: ImageReference, config: [UInt8] = Array("{}".utf8),
-        annotations: [(key: String, value: String)] = [], allowLatest: Bool = false,
-        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        annotations: [(key: String, value: String)] = [], progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> PushResult {
-        let tag = try Self.tag(of: reference, allowLatest: allowLatest)
-        // One read of the file both verifies the archive and computes the layer's digest.
-        let layer: OCIDescriptor
+        try await pushing(reference, config: config, verify: { () throws(RegistryError) in try Self.layer(ofArchiveAt: path) }) {
+            push, layer throws(RegistryError) in
+            let manifestBytes = OCIManifest(config: push.configBlob, layers: [layer], annotations: annotations).serialized
+            let layerUploaded = try await push.uploader.ensure(.file(path), blob: layer, progress: progress)
+            let uploaded = (push.configUploaded ? 1 : 0) + (layerUploaded ? 1 : 0)
+            let manifestDigest = try await putManifest(
+                manifestBytes, mediaType: Self.manifestMediaType, at: push.tag, session: push.session, scope: push.scope)
+            return PushResult(
+                reference: reference, tag: push.tag, manifestDigest: manifestDigest, uploadedBlobs: uploaded,
+                existingBlobs: 2 - uploaded)
+        }
+    }
+
+    /// Verifies an archive file and describes it as a layer: one read of the file both
+    /// verifies the archive and computes the layer's digest.
+    private static func layer(ofArchiveAt path: String) throws(RegistryError) -> OCIDescriptor {
         do {
             var hasher = SHA256Hasher()
             var size: UInt64 = 0
@@ -125,27 +161,13 @@ public struct ProviderRegistry: Sendable {
             _ = try ProviderArchive.verify(from: digesting, policy: VerificationPolicy(allowsExpired: false))
             // The digest covers the whole file, the zeros after the tar's end included.
             try digesting.drain()
-            layer = OCIDescriptor(mediaType: Self.layerMediaType, digest: hasher.finalize(), size: size)
+            return OCIDescriptor(mediaType: Self.layerMediaType, digest: hasher.finalize(), size: size)
         } catch let error as ProviderArchiveError {
             throw .invalidArchive(error)
         } catch let error as FileError {
             throw .file(error)
         } catch {
             throw .invalidArchive(.stream(String(describing: error)))
-        }
-        let configBlob = Self.configDescriptor(config)
-        let manifest = OCIManifest(config: configBlob, layers: [layer], annotations: annotations)
-        let manifestBytes = manifest.serialized
-        let manifestDigest = SHA256Hash.of(manifestBytes)
-
-        return try await withUploader(reference) { session, scope, uploader throws(RegistryError) in
-            let configUploaded = try await uploader.ensure(.bytes(config), blob: configBlob, progress: nil)
-            let layerUploaded = try await uploader.ensure(.file(path), blob: layer, progress: progress)
-            let uploaded = (configUploaded ? 1 : 0) + (layerUploaded ? 1 : 0)
-            let existing = 2 - uploaded
-            try await putManifest(manifestBytes, mediaType: Self.manifestMediaType, at: tag, session: session, scope: scope)
-            return PushResult(
-                reference: reference, tag: tag, manifestDigest: manifestDigest, uploadedBlobs: uploaded, existingBlobs: existing)
         }
     }
 
@@ -161,11 +183,10 @@ public struct ProviderRegistry: Sendable {
     /// index or the slice taken.
     ///
     /// - Parameters:
-    ///   - reference: What to pull; a tag other than `latest`, or a digest, unless `allowLatest`.
+    ///   - reference: What to pull; a tag other than `latest`, or a digest, unless ``allowsLatest``.
     ///   - destination: Where to write the archive: a path, or a folder and a base name to which
     ///     `.par` or `.par.gz` is added as the archive is plain or compressed.
     ///   - expectedDigest: The manifest digest to require.
-    ///   - allowLatest: Accept the tag `latest`, or no tag.
     ///   - policy: How to verify the pulled archive (trusted issuers, expiry).
     ///   - platform: Which slice of an image index to take (see ``PlatformChoice``); a
     ///     single manifest's archive is taken as it is.
@@ -173,20 +194,15 @@ public struct ProviderRegistry: Sendable {
     /// - Returns: The digests, the path, and what verification found.
     /// - Throws: ``RegistryError``; nothing is left at `destination` or beside it on failure.
     public func pull(
-        _ reference: ImageReference, to destination: PullDestination, expectedDigest: SHA256Hash? = nil, allowLatest: Bool = false,
+        _ reference: ImageReference, to destination: PullDestination, expectedDigest: SHA256Hash? = nil,
         policy: VerificationPolicy = .default, platform: PlatformChoice = .native,
         progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> PullResult {
-        if reference.digest == nil {
-            guard allowLatest || (reference.tag != nil && reference.tag != "latest") else {
-                throw .latestRefused(reference.description)
-            }
-        }
+        let name = try checkedTag(of: reference)
         return try await withSession(reference) { session throws(RegistryError) in
             let scope = "repository:\(reference.repository):pull"
             try await session.authenticate(scope: scope)
-            let (body, manifestDigest) = try await fetchManifest(
-                reference.digest?.description ?? reference.tag ?? "latest", of: reference, session: session, scope: scope)
+            let (body, manifestDigest) = try await fetchManifest(name, of: reference, session: session, scope: scope)
             if let pinned = reference.digest, pinned != manifestDigest {
                 throw .digestMismatch(what: "manifest", expected: pinned, actual: manifestDigest)
             }
@@ -241,15 +257,17 @@ public struct ProviderRegistry: Sendable {
     /// The digest of the manifest a reference names now, asked with a manifest HEAD: how a
     /// host learns whether a tag moved without downloading anything.
     ///
-    /// - Parameter reference: The reference; a pinned digest is returned as it is.
+    /// - Parameter reference: The reference; a pinned digest is returned as it is. A tag
+    ///   `latest`, or none, is refused unless ``allowsLatest``.
     /// - Returns: The manifest's digest.
     /// - Throws: ``RegistryError``.
     public func resolve(_ reference: ImageReference) async throws(RegistryError) -> SHA256Hash {
         if let digest = reference.digest { return digest }
+        let tag = try checkedTag(of: reference)
         return try await withSession(reference) { session throws(RegistryError) in
             let scope = "repository:\(reference.repository):pull"
             try await session.authenticate(scope: scope)
-            let url = session.url("/v2/\(reference.repository)/manifests/\(reference.tag ?? "latest")")
+            let url = session.url("/v2/\(reference.repository)/manifests/\(tag)")
             let accept = [("Accept", Self.acceptedManifestTypes)]
             let head = try await session.send(HTTPRequest(method: .HEAD, url: url, headers: accept), scope: scope, repeatable: true)
             guard head.status == 200 else { throw Self.failure(head, request: "HEAD manifest", notFound: reference.description) }
@@ -283,21 +301,15 @@ public struct ProviderRegistry: Sendable {
 
     // MARK: - Pieces
 
-    /// Runs `body` with a session whose HTTP client is shut down afterwards, whatever happens.
+    /// Runs `body` with a session on the registry's shared HTTP client (see ``shutdown()``);
+    /// each session answers its own auth challenges.
     func withSession<Result: Sendable>(
         _ reference: ImageReference, _ body: (RegistrySession) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
-        let transport = try RegistryTransport(registry: reference.registry, tls: tls, limits: limits)
-        let outcome: Swift.Result<Result, RegistryError>
-        do {
-            let session = try RegistrySession(
-                reference: reference, insecure: insecure, credentials: credentials, transport: transport, retry: retry, events: events)
-            outcome = .success(try await body(session))
-        } catch {
-            outcome = .failure(error)
-        }
-        await transport.shutdown()
-        return try outcome.get()
+        let transport = try connections.transport(registry: reference.registry, tls: tls, limits: limits)
+        let session = try RegistrySession(
+            reference: reference, insecure: insecure, credentials: credentials, transport: transport, retry: retry, events: events)
+        return try await body(session)
     }
 
     /// The descriptor of a config blob.
@@ -305,17 +317,37 @@ public struct ProviderRegistry: Sendable {
         OCIDescriptor(mediaType: configMediaType, digest: .of(config), size: UInt64(config.count))
     }
 
-    /// Runs `body` with a session authenticated to push to the reference's repository, and
-    /// an uploader for its blobs.
-    func withUploader<Result: Sendable>(
-        _ reference: ImageReference, _ body: (RegistrySession, String, BlobUploader) async throws(RegistryError) -> Result
+    /// A push under way: its tag, its session, scope and uploader, and the config blob,
+    /// already uploaded (or found).
+    struct PushContext {
+        let tag: String
+        let session: RegistrySession
+        let scope: String
+        let uploader: BlobUploader
+        let configBlob: OCIDescriptor
+        /// Whether the config blob was uploaded, not found on the registry.
+        let configUploaded: Bool
+    }
+
+    /// What every push does first, in this order: checks the reference's tag, verifies the
+    /// archive with `verify` (before anything is sent), opens a session authenticated to push
+    /// to the reference's repository, and uploads the config blob; then runs `body`.
+    func pushing<Verified, Result: Sendable>(
+        _ reference: ImageReference, config: [UInt8], verify: () throws(RegistryError) -> Verified,
+        _ body: (PushContext, Verified) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
-        try await withSession(reference) { session throws(RegistryError) in
+        let tag = try checkedTag(of: reference, forPush: true)
+        let verified = try verify()
+        let configBlob = Self.configDescriptor(config)
+        return try await withSession(reference) { session throws(RegistryError) in
             let scope = "repository:\(reference.repository):pull,push"
             try await session.authenticate(scope: scope)
             let uploader = BlobUploader(
                 session: session, repository: reference.repository, scope: scope, chunkSize: chunkSize, monolithic: monolithicPush)
-            return try await body(session, scope, uploader)
+            let configUploaded = try await uploader.ensure(.bytes(config), blob: configBlob, progress: nil)
+            let push = PushContext(
+                tag: tag, session: session, scope: scope, uploader: uploader, configBlob: configBlob, configUploaded: configUploaded)
+            return try await body(push, verified)
         }
     }
 
@@ -355,11 +387,34 @@ public struct ProviderRegistry: Sendable {
         }
     }
 
-    /// The tag a push goes to: `latest`, or none (which means `latest`), only when allowed.
-    static func tag(of reference: ImageReference, allowLatest: Bool) throws(RegistryError) -> String {
+    /// The rule for the moving tag `latest`, in the one place it is decided: a reference that
+    /// names the tag `latest`, or no tag (which means `latest`), is refused unless allowed. A
+    /// reference pinned by digest names fixed content, so reading it is never refused; a push
+    /// writes under a tag, which a digest does not pin.
+    ///
+    /// Every call of ``ProviderRegistry`` that names a manifest by tag applies it with
+    /// ``allowsLatest``; a caller may apply it itself to refuse early, before any other work.
+    ///
+    /// - Parameters:
+    ///   - reference: The reference to read from, or push to.
+    ///   - allowsLatest: Accept the tag `latest`, or no tag.
+    ///   - forPush: The reference is pushed to, so a digest in it does not pin anything.
+    /// - Returns: What names the manifest on the registry: for a push, the tag; for a read,
+    ///   the digest when pinned, else the tag (`latest` when none).
+    /// - Throws: ``RegistryError/latestRefused(_:)``.
+    @discardableResult
+    public static func checkTag(
+        of reference: ImageReference, allowsLatest: Bool, forPush: Bool = false
+    ) throws(RegistryError) -> String {
+        if !forPush, let digest = reference.digest { return digest.description }
         let tag = reference.tag ?? "latest"
-        guard allowLatest || (reference.tag != nil && tag != "latest") else { throw .latestRefused(reference.description) }
+        guard allowsLatest || tag != "latest" else { throw .latestRefused(reference) }
         return tag
+    }
+
+    /// ``checkTag(of:allowsLatest:forPush:)`` with this client's ``allowsLatest``.
+    func checkedTag(of reference: ImageReference, forPush: Bool = false) throws(RegistryError) -> String {
+        try Self.checkTag(of: reference, allowsLatest: allowsLatest, forPush: forPush)
     }
 
     /// Every manifest type a pull reads: OCI's and Docker's manifests and indexes.

@@ -2,20 +2,23 @@ import PARBytes
 import PARClaims
 import ProviderArchiveKit
 
-/// Why a push or pull failed, with a message that says what to do. No case carries a
-/// password or token, so none can print one.
+/// Why a push or pull failed. Each case states the fault and carries what a caller needs to
+/// act on it (the reference, the registry, the targets); its description states that fault and
+/// names no tool's flags, so a program can add its own advice. No case carries a password or
+/// token, so none can print one.
 public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The reference cannot be parsed.
     case invalidReference(String, reason: String)
-    /// The tag is `latest`, or missing, and `latest` was not allowed.
-    case latestRefused(String)
+    /// The reference names the moving tag `latest`, or no tag (which means `latest`), and
+    /// the registry client does not allow it (``ProviderRegistry/allowsLatest``).
+    case latestRefused(ImageReference)
     /// The registry cannot be reached.
     case unreachable(registry: String, reason: String)
     /// The connection broke in the middle (reset, closed); retried before this is thrown.
     case connectionLost(registry: String, reason: String)
     /// The registry's certificate is not trusted, or TLS failed.
     case untrustedCertificate(registry: String, reason: String)
-    /// A `--ca-file` cannot be read or holds no certificate.
+    /// A CA certificate file cannot be read or holds no certificate.
     case certificateFile(path: String, reason: String)
     /// A transfer moved fewer than `minimumBytes` in `window`.
     case stalled(registry: String, window: Duration, minimumBytes: Int)
@@ -62,18 +65,18 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidReference(let text, let reason):
             "'\(text)' is not a registry reference: \(reason)"
-        case .latestRefused(let text):
-            "\(text) uses the tag 'latest' or none: name a version tag, or pass --allow-latest on purpose"
+        case .latestRefused(let reference):
+            "\(reference) uses the tag 'latest' or none"
         case .unreachable(let registry, let reason):
-            "cannot reach the registry \(registry) (\(reason)): check the address, and use --insecure for a plain-HTTP registry"
+            "cannot reach the registry \(registry) (\(reason))"
         case .connectionLost(let registry, let reason):
             "the connection to \(registry) broke (\(reason)), and retrying did not help: try again later"
         case .untrustedCertificate(let registry, let reason):
-            "the registry \(registry) failed TLS verification (\(reason)): if it uses a private CA, pass --ca-file CA.pem"
+            "the registry \(registry) failed TLS verification (\(reason))"
         case .certificateFile(let path, let reason):
             "the CA file \(path) is not usable: \(reason); give a PEM file of certificates"
         case .stalled(let registry, let window, let minimumBytes):
-            "the registry stopped sending data: \(registry) moved less than \(minimumBytes) bytes in \(window.components.seconds) s; try again later, or allow more with --timeout"
+            "the registry stopped sending data: \(registry) moved less than \(minimumBytes) bytes in \(window.components.seconds) s; try again later"
         case .answerTooLarge(let request, let limit):
             "the registry's answer to \(request) is larger than \(limit) bytes, more than any manifest: refusing it"
         case .blobSizeMismatch(let digest, let declared, let received):
@@ -82,8 +85,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
                 : "the blob \(digest) ended after \(received) of the \(declared) bytes its manifest declares: try again"
         case .unauthorized(let registry, let given):
             given
-                ? "the registry \(registry) refused the credentials (401): check --user and the password, or your docker login"
-                : "the registry \(registry) requires credentials (401): pass --user and --password-stdin (or WASH_REG_USER, WASH_REG_PASSWORD), or docker login"
+                ? "the registry \(registry) refused the credentials (401)"
+                : "the registry \(registry) requires credentials (401)"
         case .forbidden(let registry):
             "the registry \(registry) refused access (403): these credentials may not do this"
         case .insecureTokenEndpoint(let realm, let registry):
@@ -91,7 +94,7 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         case .dockerConfig(let path, let reason):
             "the docker config \(path) is not usable: \(reason); fix it, or set DOCKER_CONFIG to another folder"
         case .credentialHelper(let name, let reason):
-            "the docker credential helper \(name) failed: \(reason); check the helper, or pass --user and --password-stdin"
+            "the docker credential helper \(name) failed: \(reason); check the helper"
         case .notFound(let what):
             "\(what) was not found in the registry (404): check the repository and tag"
         case .digestMismatch(let what, let expected, let actual):
@@ -105,7 +108,7 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         case .nestedIndex(let digest):
             "the image index lists another index (\(digest)), which no provider host reads: refusing it"
         case .noSliceForTarget(let target, let available):
-            "the image index has no slice for \(target) (\(OCIPlatform(target: target))); it has \(available.isEmpty ? "none" : available.joined(separator: ", ")): choose one with --target"
+            "the image index has no slice for \(target) (\(OCIPlatform(target: target))); it has \(available.isEmpty ? "none" : available.joined(separator: ", "))"
         case .invalidSlice(let platform, let manifest, let error):
             "the slice for \(platform) (\(manifest)) is not valid: \(error)"
         case .slicePlatformMismatch(let platform, let manifest, let holds):

@@ -4,8 +4,8 @@ import PARContainer
 
 /// Why an archive could not be loaded, verified, extracted or written.
 ///
-/// Every case is a fact about the archive or the request, with a message that says what
-/// to do. Lower layers' errors are wrapped whole, so a program can match them too.
+/// Every case is a fact about the archive or the request; its message says what is wrong,
+/// and what to do where no tool's flag is involved (a command-line tool adds its own). Lower layers' errors are wrapped whole, so a program can match them too.
 public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A file could not be opened, read, written or renamed.
     case file(FileError)
@@ -93,7 +93,7 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
         case .missingTarget(let target):
             "claims.jwt names the target \(target), but the archive has no \(target.entryName): the archive is incomplete"
         case .platformSlice(let target, let signed):
-            "the archive is a platform slice: it holds 1 of the \(signed) signed targets (\(target)), and a full archive is needed here; rebuild it from all the slices (par pull --all-targets)"
+            "the archive is a platform slice: it holds 1 of the \(signed) signed targets (\(target)), and a full archive is needed here"
         case .notASlice(let targets):
             "the archive holds \(targets.count) binaries (\(targets.map(\.name).joined(separator: ", "))); a platform slice holds exactly one"
         case .wrongSliceTarget(let expected, let actual):
@@ -117,7 +117,7 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
         case .tooManyTargets(let count, let limit):
             "\(count) targets are more than the \(limit) a provider archive may hold (readers accept \(ArchiveReader.maximumEntries) entries, claims.jwt and world.wasm included): split them over several archives"
         case .claimsTooLate(let limit):
-            "more than \(limit >> 20) MiB of binaries come before claims.jwt, more than a load keeps unverified: verify or extract the archive instead, or repack it with claims.jwt first (par create and par insert write it first)"
+            "more than \(limit >> 20) MiB of binaries come before claims.jwt, more than a load keeps unverified: verify or extract the archive instead, or repack it with claims.jwt first"
         case .incompleteLoad(let selection):
             "the archive was loaded with \(selection) only, so writing it back would drop the other targets: load it with .all to copy it"
         case .stream(let reason):

@@ -85,7 +85,7 @@ struct CreateCommand: ParsableCommand {
                 do {
                     try archive.addBinary(contentsOf: path, for: target)
                 } catch {
-                    throw CLIError("--binary: \(error)")
+                    throw CLIError("--binary: \(ErrorHints.message(for: error))")
                 }
             }
             let schemaFile = schema ?? ProcessInfo.processInfo.environment["WASH_JSON_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 }

@@ -45,10 +45,10 @@ struct InsertCommand: ParsableCommand {
                         progress: progress)
                 }
             } catch ProviderArchiveError.file(let error) where error.path == binary {
-                throw CLIError("--binary: \(error)")
+                throw CLIError("--binary: \(ErrorHints.message(for: error))")
             } catch let error as ProviderArchiveError {
                 guard case .notARegularFile = error else { throw error }
-                throw CLIError("--binary: \(error)")
+                throw CLIError("--binary: \(ErrorHints.message(for: error))")
             }
             return CommandResult(
                 text: ["Successfully inserted \(binary) into archive \(archive) as \(target)"],

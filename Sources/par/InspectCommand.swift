@@ -77,7 +77,7 @@ struct InspectCommand: AsyncParsableCommand {
             let claims = try report?.claims ?? ProviderArchive.claimsWithoutVerifying(path: file)
             let table = table(claims, report: report, failure: failure) + indexTable(index)
             guard let report else {
-                let message = "\(archive) failed verification: \(failure.map { "\($0)" } ?? "unknown")"
+                let message = "\(archive) failed verification: \(failure.map(ErrorHints.message(for:)) ?? "unknown")"
                 if console.format == .text {
                     for line in table { try console.print(line) }
                     throw CLIError(message)
@@ -102,9 +102,9 @@ struct InspectCommand: AsyncParsableCommand {
     private func imageIndex(console: Console) async throws -> (indexDigest: SHA256Hash, slices: [PlatformSliceDescription])? {
         guard let reference = registryReference(archive) else { return nil }
         do {
-            return try await registry.client(for: reference, console: console).platformSlices(of: reference)
+            return try await registry.withClient(for: reference, console: console) { try await $0.platformSlices(of: reference) }
         } catch {
-            throw CLIError("\(error)")
+            throw CLIError(ErrorHints.message(for: error))
         }
     }
 
@@ -138,7 +138,7 @@ struct InspectCommand: AsyncParsableCommand {
             rows.append(("Signature", "verified (Ed25519, by the account above)"))
             rows.append(("Hashes", "verified (\(report.targets.count) target\(report.targets.count == 1 ? "" : "s")\(report.world == nil ? "" : " and world.wasm"))"))
         } else if let failure {
-            rows.append(("Verification", "FAILED: \(failure)"))
+            rows.append(("Verification", "FAILED: \(ErrorHints.message(for: failure))"))
         }
         if metadata.configSchema != nil { rows.append(("Config Schema", "yes")) }
         var lines = ["\(metadata.name ?? "Unnamed Provider") - Provider Archive"]

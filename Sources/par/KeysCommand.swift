@@ -50,7 +50,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             try output.run { _ in
-                let pair = try KeyDirectory.readSeed(at: try keyFile(named: keyname, in: directory.keyDirectory), role: nil)
+                let pair = try directory.readKey(named: keyname).pair
                 return CommandResult(text: [pair.seed], json: [("seed", .string(pair.seed))])
             }
         }
@@ -134,8 +134,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             try output.run { _ in
-                let path = try keyFile(named: key, in: directory.keyDirectory)
-                let pair = try KeyDirectory.readSeed(at: path, role: nil)
+                let (path, pair) = try directory.readKey(named: key)
                 return CommandResult(
                     text: ["Role:       \(pair.role)", "Public key: \(pair.publicKey)"] + (seed ? ["Seed:       \(pair.seed)"] : []),
                     json: [("role", .string(pair.role.name)), ("public_key", .string(pair.publicKey.encoded)), ("path", .string(path))]

@@ -66,6 +66,13 @@ struct KeyDirectoryOptions: ParsableArguments {
     var keyDirectory: KeyDirectory {
         directory.map { KeyDirectory(path: $0) } ?? KeyDirectory.standard()
     }
+
+    /// The key a `keys` command names: a key file by name in the key directory, or a path
+    /// (``keyFile(named:in:)``), and the key pair it holds, of any role.
+    func readKey(named name: String) throws -> (path: String, pair: NKeyPair) {
+        let path = try keyFile(named: name, in: keyDirectory)
+        return (path, try KeyDirectory.readSeed(at: path, role: nil))
+    }
 }
 
 /// The signing keys of `create` and `insert`, resolved as wash resolves them.

@@ -91,7 +91,7 @@ struct Par: AsyncParsableCommand {
             Foundation.exit(exit.rawValue)
         }
         // Usage errors keep the parser's lines (the usage); every other failure is one line.
-        let message = code.rawValue == 64 ? fullMessage(for: error) : "\(error)"
+        let message = code.rawValue == 64 ? fullMessage(for: error) : ErrorHints.message(for: error)
         let safe = TerminalText.withoutSeeds(message)
         if format == .json {
             let line = JSONValue.object([("success", .bool(false)), ("error", .string(safe))]).serialized

@@ -48,11 +48,11 @@ struct PullCommand: AsyncParsableCommand {
                 destination = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
             }
             let platform: PlatformChoice = allTargets ? .allTargets : target.map { .target($0) } ?? .native
-            let client = try remote.registry.client(for: reference, console: console)
-            let result = try await console.withTransferProgress("pulling") { progress in
-                try await client.pull(
-                    reference, to: destination, expectedDigest: digest, allowLatest: remote.registry.allowLatest, policy: trust.policy,
-                    platform: platform, progress: progress)
+            let result = try await remote.registry.withClient(for: reference, console: console) { client in
+                try await console.withTransferProgress("pulling") { progress in
+                    try await client.pull(
+                        reference, to: destination, expectedDigest: digest, policy: trust.policy, platform: platform, progress: progress)
+                }
             }
             var text = ["Successfully pulled and validated \(result.path)", "Digest: \(result.manifestDigest.ociDigest)"]
             if !result.slices.isEmpty {
@@ -64,7 +64,8 @@ struct PullCommand: AsyncParsableCommand {
             var json: [(key: String, value: JSONValue)] = [
                 ("file", .string(result.path)), ("digest", .string(result.manifestDigest.ociDigest)),
             ]
-            if let layer = result.layerDigest { json.append(("layer_digest", .string(layer.ociDigest))) }
+            // An archive rebuilt from every slice came from no single layer.
+            if !(allTargets && !result.slices.isEmpty) { json.append(("layer_digest", .string(result.layerDigest.ociDigest))) }
             if !result.slices.isEmpty { json.append(("slices", sliceDetails(result.slices))) }
             return CommandResult(text: text, json: json + washSummary(result.archive.claims) + archiveKindDetails(result.archive))
         }

@@ -40,14 +40,12 @@ struct PushCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: artifact) else {
                 throw CLIError("cannot open \(artifact): no such file or directory; check the path")
             }
-            var client = try remote.registry.client(for: reference, console: console)
-            client.monolithicPush = monolithicPush || isTrue(ProcessInfo.processInfo.environment["WASH_MONOLITHIC_PUSH"])
             let pairs = annotations.map { (key: $0.key, value: $0.value) }
             if platformSlices {
-                let result = try await console.withTransferProgress("pushing slices") { progress in
-                    try await client.pushSlices(
-                        archiveAt: artifact, to: reference, config: configBytes, annotations: pairs,
-                        allowLatest: remote.registry.allowLatest, progress: progress)
+                let result = try await withClient(for: reference, console: console) { client in
+                    try await console.withTransferProgress("pushing slices") { progress in
+                        try await client.pushSlices(archiveAt: artifact, to: reference, config: configBytes, annotations: pairs, progress: progress)
+                    }
                 }
                 let url = "\(reference.registry)/\(reference.repository):\(result.tag)"
                 let lines = result.slices.map { slice in
@@ -62,10 +60,10 @@ struct PushCommand: AsyncParsableCommand {
                         ("slices", sliceDetails(result.slices)),
                     ])
             }
-            let result = try await console.withTransferProgress("pushing") { progress in
-                try await client.push(
-                    archiveAt: artifact, to: reference, config: configBytes, annotations: pairs,
-                    allowLatest: remote.registry.allowLatest, progress: progress)
+            let result = try await withClient(for: reference, console: console) { client in
+                try await console.withTransferProgress("pushing") { progress in
+                    try await client.push(archiveAt: artifact, to: reference, config: configBytes, annotations: pairs, progress: progress)
+                }
             }
             let url = "\(reference.registry)/\(reference.repository):\(result.tag)"
             return CommandResult(
@@ -74,6 +72,18 @@ struct PushCommand: AsyncParsableCommand {
                     ("url", .string(url)), ("digest", .string(result.manifestDigest.ociDigest)), ("tag", .string(result.tag)),
                     ("uploaded_blobs", .integer(result.uploadedBlobs)), ("existing_blobs", .integer(result.existingBlobs)),
                 ])
+        }
+    }
+
+    /// Runs `body` with the registry client the flags describe, uploading blobs in one request
+    /// each when asked, and shut down after (``RegistryOptions/withClient(for:console:_:)``).
+    private func withClient<Result>(
+        for reference: ImageReference, console: Console, _ body: (ProviderRegistry) async throws -> Result
+    ) async throws -> Result {
+        try await remote.registry.withClient(for: reference, console: console) { client in
+            var client = client
+            client.monolithicPush = monolithicPush || isTrue(ProcessInfo.processInfo.environment["WASH_MONOLITHIC_PUSH"])
+            return try await body(client)
         }
     }
 }

@@ -4,8 +4,16 @@ import PARClaims
 import PARRegistry
 
 extension RegistryOptions {
+    /// Runs `body` with a client for `reference` (see ``client(for:console:)``), then shuts
+    /// the client's HTTP connections down, whether `body` returned or threw.
+    func withClient<Result>(
+        for reference: ImageReference, console: Console, _ body: (ProviderRegistry) async throws -> Result
+    ) async throws -> Result {
+        try await closing(try client(for: reference, console: console), body)
+    }
+
     /// A client configured from the flags, the environment and docker's config, in that
-    /// order of precedence for credentials.
+    /// order of precedence for credentials. Its caller shuts it down (``closing(_:_:)``).
     func client(for reference: ImageReference, console: Console) throws -> ProviderRegistry {
         let environment = ProcessInfo.processInfo.environment
         var authorityFiles = caFiles
@@ -16,7 +24,7 @@ extension RegistryOptions {
             console.note("warning: --insecure-skip-tls-verify: the registry's certificate is not checked; anyone on the network path can read and change what is sent, credentials included")
         }
         return ProviderRegistry(
-            insecure: insecure, credentials: try credentials(for: reference, environment: environment),
+            insecure: insecure, allowsLatest: allowLatest, credentials: try credentials(for: reference, environment: environment),
             tls: RegistryTLS(certificateAuthorityFiles: authorityFiles, verifiesCertificates: !insecureSkipTLSVerify),
             limits: RegistryLimits(window: .seconds(timeout)),
             events: { console.note($0.description) })
@@ -65,13 +73,15 @@ func localArchive(
     let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
     do {
         // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
-        let result = try await registry.client(for: reference, console: console).pull(
-            reference, to: .named(folder: folder, name: "archive"), expectedDigest: digest,
-            allowLatest: registry.allowLatest, policy: VerificationPolicy(allowsExpired: true), platform: platform)
+        let result = try await registry.withClient(for: reference, console: console) { client in
+            try await client.pull(
+                reference, to: .named(folder: folder, name: "archive"), expectedDigest: digest,
+                policy: VerificationPolicy(allowsExpired: true), platform: platform)
+        }
         return (result.path, cleanup, result)
     } catch {
         cleanup()
-        throw CLIError("\(error)")
+        throw CLIError(ErrorHints.message(for: error))
     }
 }
 
@@ -82,4 +92,32 @@ func registryReference(_ argument: String) -> ImageReference? {
         let text = try? ReferenceText(commandLine: argument)
     else { return nil }
     return try? text.resolved(registry: nil)
+}
+
+/// Runs `body` with a registry client, if any, then shuts its HTTP connections down
+/// (``ProviderRegistry/shutdown()``), whether `body` returned or threw.
+func closing<Client, Result>(
+    _ client: Client, _ body: (Client) async throws -> Result
+) async throws -> Result where Client: RegistryClosing {
+    do {
+        let result = try await body(client)
+        await client.shutdownRegistry()
+        return result
+    } catch {
+        await client.shutdownRegistry()
+        throw error
+    }
+}
+
+/// A registry client, or an optional one, that ``closing(_:_:)`` shuts down.
+protocol RegistryClosing {
+    func shutdownRegistry() async
+}
+
+extension ProviderRegistry: RegistryClosing {
+    func shutdownRegistry() async { await shutdown() }
+}
+
+extension Optional: RegistryClosing where Wrapped == ProviderRegistry {
+    func shutdownRegistry() async { await self?.shutdown() }
 }

@@ -47,19 +47,20 @@ struct RunCommand: AsyncParsableCommand {
             }
             var client: ProviderRegistry?
             if case .reference(let reference) = providerSource {
-                // As pull: a moving `latest` is taken only on purpose.
-                if reference.digest == nil, reference.tag == nil || reference.tag == "latest", !registry.allowLatest {
-                    throw RegistryError.latestRefused(reference.description)
-                }
+                // The registry's rule, applied before anything else: offline too, a moving
+                // `latest` is taken only on purpose.
+                try ProviderRegistry.checkTag(of: reference, allowsLatest: registry.allowLatest)
                 if !offline { client = try registry.client(for: reference, console: console) }
             }
-            let prepared = try await cache.open().prepare(
-                providerSource, target: target, policy: trust.policy, offline: offline, registry: client,
-                events: { console.note($0.description) })
+            let prepared = try await closing(client) { client in
+                try await cache.open().prepare(
+                    providerSource, target: target, policy: trust.policy, offline: offline, registry: client,
+                    events: { console.note($0.description) })
+            }
             let document = try host.document(providerKey: prepared.claims.subject)
-            // Every registry session has ended (each shuts its HTTP client down), so nothing
-            // asynchronous is left: exec resets the signal state and closes every descriptor
-            // but the provider's, whichever thread this is.
+            // The registry client is shut down, its HTTP connections and their threads' work
+            // ended, so nothing asynchronous is left: exec resets the signal state and closes
+            // every descriptor but the provider's, whichever thread this is.
             try prepared.exec(hostDataDocument: document, environment: .inherited)
         }
     }

@@ -50,7 +50,7 @@ extension KeyOptions {
         do {
             return try NKeyPair(seed: value, role: role)
         } catch {
-            throw CLIError("\(flag) is not a usable \(role) seed: \(error)")
+            throw CLIError("\(flag) is not a usable \(role) seed: \(ErrorHints.message(for: error))")
         }
     }
 }

@@ -57,9 +57,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 }
             } catch .platformSlice(let target, let signed) {
                 throw CLIError(
-                    "\(archive): \(ProviderArchiveError.platformSlice(target, signedTargets: signed)); to verify it as a slice, pass --slice")
+                    "\(archive): \(ErrorHints.message(for: ProviderArchiveError.platformSlice(target, signedTargets: signed))); to verify it as a slice, pass --slice")
             } catch {
-                throw CLIError("\(archive): \(error)")
+                throw CLIError("\(archive): \(ErrorHints.message(for: error))")
             }
             let claims = report.claims
             let name = claims.metadata.name ?? "Unnamed Provider"

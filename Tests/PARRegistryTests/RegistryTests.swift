@@ -113,15 +113,51 @@ import Testing
         }
     }
 
+    @Test func callsShareOneHTTPClientUntilShutdown() async throws {
+        let path = try makeArchive(in: directory)
+        let session = ProviderRegistry(insecure: true)
+        let target = try reference("providers/shared", "1.0.0")
+        let pushed = try await session.push(archiveAt: path, to: target)
+        _ = try await session.pull(target, to: .path(directory + "/shared.par.gz"))
+        #expect(try await session.resolve(target) == pushed.manifestDigest)
+        #expect(session.connections.count == 1)
+        // A copy changed in what its client is built from gets a client of its own.
+        var patient = session
+        patient.limits.window = .seconds(60)
+        _ = try await patient.tags(of: target)
+        #expect(session.connections.count == 2)
+        await session.shutdown()
+        #expect(session.connections.count == 0)
+        // After a shutdown, a call opens a new client.
+        #expect(try await session.tags(of: target) == ["1.0.0"])
+        #expect(session.connections.count == 1)
+        await session.shutdown()
+    }
+
     @Test func latestIsRefusedUnlessAllowed() async throws {
         let path = try makeArchive(in: directory)
         let latest = try reference("providers/latest", "latest")
         let untagged = try ImageReference("\(registry.address)/providers/latest")
-        #expect(await registryError { _ = try await client.push(archiveAt: path, to: latest) } == .latestRefused(latest.description))
-        #expect(await registryError { _ = try await client.push(archiveAt: path, to: untagged) } == .latestRefused(untagged.description))
-        #expect(try await client.push(archiveAt: path, to: untagged, allowLatest: true).tag == "latest")
-        #expect(await registryError { _ = try await client.pull(latest, to: .path(directory + "/l.par.gz")) } == .latestRefused(latest.description))
-        #expect(try await client.pull(latest, to: .path(directory + "/l.par.gz"), allowLatest: true).path == directory + "/l.par.gz")
+        #expect(await registryError { _ = try await client.push(archiveAt: path, to: latest) } == .latestRefused(latest))
+        #expect(await registryError { _ = try await client.push(archiveAt: path, to: untagged) } == .latestRefused(untagged))
+        #expect(await registryError { _ = try await client.pushSlices(archiveAt: path, to: latest) } == .latestRefused(latest))
+        let allowing = ProviderRegistry(insecure: true, allowsLatest: true)
+        #expect(try await allowing.push(archiveAt: path, to: untagged).tag == "latest")
+        #expect(await registryError { _ = try await client.pull(latest, to: .path(directory + "/l.par.gz")) } == .latestRefused(latest))
+        #expect(await registryError { _ = try await client.resolve(untagged) } == .latestRefused(untagged))
+        #expect(await registryError { _ = try await client.platformSlices(of: latest) } == .latestRefused(latest))
+        let pulled = try await allowing.pull(latest, to: .path(directory + "/l.par.gz"))
+        #expect(pulled.path == directory + "/l.par.gz")
+        #expect(try await allowing.resolve(untagged) == pulled.manifestDigest)
+        // A digest pins the content: never refused when read, but a push writes under a tag.
+        let pinned = try ImageReference("\(registry.address)/providers/latest@\(pulled.manifestDigest)")
+        #expect(try await client.resolve(pinned) == pulled.manifestDigest)
+        #expect(try await client.pull(pinned, to: .path(directory + "/p.par.gz")).manifestDigest == pulled.manifestDigest)
+        #expect(await registryError { _ = try await client.push(archiveAt: path, to: pinned) } == .latestRefused(pinned))
+        #expect(throws: RegistryError.latestRefused(latest)) { try ProviderRegistry.checkTag(of: latest, allowsLatest: false) }
+        #expect(try ProviderRegistry.checkTag(of: pinned, allowsLatest: false) == pulled.manifestDigest.description)
+        #expect(try ProviderRegistry.checkTag(of: untagged, allowsLatest: true, forPush: true) == "latest")
+        await allowing.shutdown()
     }
 
     @Test func anInvalidArchiveIsRefusedBeforeAnythingIsSent() async throws {
@@ -171,12 +207,18 @@ import Testing
             Issue.record("expected unreachable")
             return
         }
-        // HTTPS against a plain-HTTP registry: unreachable, with the hint to use --insecure.
+        // HTTPS against a plain-HTTP registry: unreachable, said as a fact, with no tool's flag in it.
         let secure = ProviderRegistry(insecure: false)
         let error = await registryError {
             _ = try await secure.pull(try reference("providers/none", "1.0.0"), to: .path(directory + "/n.par"))
         }
-        #expect(error?.description.contains("--insecure") == true)
+        guard case .unreachable(let name, _)? = error else {
+            Issue.record("expected unreachable, got \(String(describing: error))")
+            return
+        }
+        #expect(name == registry.address)
+        #expect(error?.description.hasPrefix("cannot reach the registry \(registry.address) (") == true)
+        #expect(error?.description.contains("--") == false)
     }
 }
 

@@ -38,6 +38,21 @@ import Testing
         ])
         #expect(check.status == 0, "\(check.output)")
 
+        try expectInspection(of: archive, in: work, account: account, service: service)
+
+        let inserted = try work.par(["insert", archive, "-b", "http-server-mac", "-a", "aarch64-macos"])
+        #expect(inserted.status == 0, "\(inserted.error)")
+        #expect(try work.read(archive).starts(with: [0x1F, 0x8B]) == compress)
+        check = try ExternalTools.runParcheck([
+            "verify", work.path(archive), "--issuer", account.publicKey.encoded, "--subject", service.publicKey.encoded,
+            "--name", "HTTP Server", "--target", "x86_64-linux", "--target", "aarch64-macos", "--wit", work.path("world.wasm"),
+        ])
+        #expect(check.status == 0, "\(check.output)")
+        try expectVerifiedAndExtracted(archive, in: work, account: account)
+    }
+
+    /// `inspect` of the archive `createInspectInsertVerifyExtract` created, as text and JSON.
+    private func expectInspection(of archive: String, in work: Workspace, account: NKeyPair, service: NKeyPair) throws {
         let inspected = try work.par(["inspect", archive])
         #expect(inspected.status == 0)
         for expected in ["HTTP Server - Provider Archive", account.publicKey.encoded, service.publicKey.encoded, "acme", "0.23.0",
@@ -57,16 +72,10 @@ import Testing
         #expect(json["schema"]?["type"] == .string("object"))
         #expect(json["verified"] == .bool(true))
         #expect(json["target_details"]?["x86_64-linux"]?["size"] == .number("2000000"))
+    }
 
-        let inserted = try work.par(["insert", archive, "-b", "http-server-mac", "-a", "aarch64-macos"])
-        #expect(inserted.status == 0, "\(inserted.error)")
-        #expect(try work.read(archive).starts(with: [0x1F, 0x8B]) == compress)
-        check = try ExternalTools.runParcheck([
-            "verify", work.path(archive), "--issuer", account.publicKey.encoded, "--subject", service.publicKey.encoded,
-            "--name", "HTTP Server", "--target", "x86_64-linux", "--target", "aarch64-macos", "--wit", work.path("world.wasm"),
-        ])
-        #expect(check.status == 0, "\(check.output)")
-
+    /// `verify` and `extract` of the archive once the macOS binary is inserted.
+    private func expectVerifiedAndExtracted(_ archive: String, in work: Workspace, account: NKeyPair) throws {
         let verified = try work.par(["verify", archive, "--trusted-issuer", account.publicKey.encoded, "--target", "aarch64-macos", "--target", "x86_64-linux"])
         #expect(verified.status == 0, "\(verified.error)")
         #expect(verified.output.hasPrefix("\(archive): valid"))
