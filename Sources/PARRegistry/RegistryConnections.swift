@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import PARBytes
 
 /// The HTTP clients a ``ProviderRegistry`` and its copies share: one per registry and
 /// transport configuration (TLS trust, limits), opened by the first call that needs it and
@@ -19,7 +19,7 @@ final class RegistryConnections: Sendable {
         let maximumAnswerSize: Int
     }
 
-    private let open = NIOLockedValueBox<[Key: RegistryTransport]>([:])
+    private let open = Monitor<[Key: RegistryTransport]>([:])
 
     /// The transport for a registry with this configuration: the one already open, or a new one.
     ///
@@ -29,7 +29,7 @@ final class RegistryConnections: Sendable {
             registry: registry, certificateAuthorityFiles: tls.certificateAuthorityFiles,
             verifiesCertificates: tls.verifiesCertificates, window: limits.window, minimumBytes: limits.minimumBytes,
             maximumAnswerSize: limits.maximumAnswerSize)
-        let made = open.withLockedValue { open -> Result<RegistryTransport, RegistryError> in
+        let made = open.withLock { open -> Result<RegistryTransport, RegistryError> in
             if let transport = open[key] { return .success(transport) }
             do throws(RegistryError) {
                 let transport = try RegistryTransport(registry: registry, tls: tls, limits: limits)
@@ -43,11 +43,11 @@ final class RegistryConnections: Sendable {
     }
 
     /// How many transports are open.
-    var count: Int { open.withLockedValue { $0.count } }
+    var count: Int { open.withLock { $0.count } }
 
     /// Shuts down every transport open now, and forgets them.
     func shutdown() async {
-        let closing = open.withLockedValue { open in
+        let closing = open.withLock { open in
             defer { open = [:] }
             return Array(open.values)
         }
@@ -55,7 +55,7 @@ final class RegistryConnections: Sendable {
     }
 
     deinit {
-        let closing = open.withLockedValue { Array($0.values) }
+        let closing = open.withLock { Array($0.values) }
         guard !closing.isEmpty else { return }
         Task { for transport in closing { await transport.shutdown() } }
     }

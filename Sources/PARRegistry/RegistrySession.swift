@@ -1,5 +1,4 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOHTTP1
 import PARBytes
 
@@ -19,7 +18,7 @@ final class RegistrySession: Sendable {
     private let credentials: RegistryCredentials?
     private let retry: RetryPolicy
     private let events: (@Sendable (RegistryEvent) -> Void)?
-    private let authorization = NIOLockedValueBox<String?>(nil)
+    private let authorization = Monitor<String?>(nil)
 
     init(
         reference: ImageReference, insecure: Bool, credentials: RegistryCredentials?, transport: RegistryTransport,
@@ -68,7 +67,7 @@ final class RegistrySession: Sendable {
         var retries = 0
         while true {
             var attempt = request
-            if isRegistryOrigin(request.url), let authorization = authorization.withLockedValue({ $0 }) {
+            if isRegistryOrigin(request.url), let authorization = authorization.withLock({ $0 }) {
                 attempt.headers.append(("Authorization", authorization))
             }
             let answer: HTTPAnswer
@@ -128,7 +127,7 @@ final class RegistrySession: Sendable {
             guard let credentials, credentials.identityToken == nil else {
                 throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
             }
-            authorization.withLockedValue { $0 = credentials.basicAuthorization }
+            authorization.withLock { $0 = credentials.basicAuthorization }
         case "bearer":
             guard let realm = parameters["realm"], var components = URLComponents(string: realm),
                 let realmScheme = components.scheme?.lowercased(), ["http", "https"].contains(realmScheme)
@@ -156,7 +155,7 @@ final class RegistrySession: Sendable {
                 if let credentials { request.headers.append(("Authorization", credentials.basicAuthorization)) }
                 token = try await fetchToken(request, realm: realm)
             }
-            authorization.withLockedValue { $0 = "Bearer " + token }
+            authorization.withLock { $0 = "Bearer " + token }
         default:
             throw .unauthorized(registry: registry, credentialsGiven: credentials != nil)
         }

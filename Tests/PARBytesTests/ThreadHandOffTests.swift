@@ -53,7 +53,7 @@ import Testing
     }
 
     @Test func anAbandonedReadAheadJoinsItsProducerBeforeItIsGone() throws {
-        var endless = Scripted(pattern(64 << 20, seed: 7), step: 1 << 16)
+        var endless = Scripted(pattern(4 << 20, seed: 7), step: 1 << 16)
         do {
             let source = ReadAheadSource(endless, bufferSize: 1 << 16, depth: 2)
             var buffer = [UInt8](repeating: 0, count: 10)
