@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A failed file operation, with the path and the system's reason.
 public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What was being done: "open", "read", "write", "rename", "replace", ...
@@ -33,23 +25,23 @@ public struct FileError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// True when the file or a folder on its path does not exist.
-    public var isNotFound: Bool { code == ENOENT }
+    public var isNotFound: Bool { code == Errno.notFound }
 
     public var description: String {
         if let kind {
             return "cannot \(operation) \(path): it is \(kind), not a regular file; give the path of a regular file"
         }
-        let reason = String(cString: strerror(code))
+        let reason = Errno.message(code)
         switch code {
-        case ENOENT where operation == "open" || operation == "create":
+        case Errno.notFound where operation == "open" || operation == "create":
             return "cannot \(operation) \(path): no such file or directory; check the path"
-        case EACCES, EPERM:
+        case Errno.permissionDenied, Errno.notPermitted:
             return "cannot \(operation) \(path): permission denied; check the file's permissions"
-        case EISDIR:
+        case Errno.isADirectory:
             return "cannot \(operation) \(path): it is a directory, not a file"
-        case ENOSPC, EDQUOT:
+        case Errno.noSpace, Errno.quotaExceeded:
             return "cannot \(operation) \(path): the disk is full (\(reason)); free some space or choose another place"
-        case EFBIG:
+        case Errno.fileTooLarge:
             return "cannot \(operation) \(path): the file would be larger than this process may write (ulimit -f); raise the limit"
         default:
             return "cannot \(operation) \(path): \(reason)"

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// An exclusive advisory lock (`flock`) on an existing file, for read-modify-replace updates:
 /// held from reading the old content to renaming the new file into place, so updates by
 /// several processes run one after another and none is lost.
@@ -28,41 +20,33 @@ package final class FileLock {
     package init(path: String, onWait: (() -> Void)? = nil) throws(FileError) {
         var waited = false
         while true {
-            let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-            guard descriptor >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
-            if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-                guard errno == EWOULDBLOCK else {
-                    let code = errno
-                    close(descriptor)
-                    throw FileError(operation: "lock", path: path, code: code)
+            let descriptor = try System.open(path, [.closeOnExec, .nonBlocking])
+            do throws(FileError) {
+                if try !System.lock(descriptor, path: path, shared: false, wait: false) {
+                    if !waited {
+                        waited = true
+                        onWait?()
+                    }
+                    try System.lock(descriptor, path: path, shared: false)
                 }
-                if !waited {
-                    waited = true
-                    onWait?()
+                let held = try System.status(of: descriptor, path: path)
+                if let current = try? System.status(at: path), held.isSameFile(as: current) {
+                    System.setBlocking(descriptor)
+                    self.path = path
+                    self.descriptor = descriptor
+                    return
                 }
-                guard retryingOnInterrupt({ flock(descriptor, LOCK_EX) }) == 0 else {
-                    let code = errno
-                    close(descriptor)
-                    throw FileError(operation: "lock", path: path, code: code)
-                }
-            }
-            var held = stat()
-            var current = stat()
-            if fstat(descriptor, &held) == 0, stat(path, &current) == 0,
-                held.st_dev == current.st_dev, held.st_ino == current.st_ino
-            {
-                _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
-                self.path = path
-                self.descriptor = descriptor
-                return
+            } catch {
+                System.close(descriptor)
+                throw error
             }
             // The file was replaced while we waited: lock what the path names now.
-            close(descriptor)
+            System.close(descriptor)
         }
     }
 
     deinit {
-        close(descriptor)
+        System.close(descriptor)
     }
 
     /// A source reading the locked file from its start, at an offset of its own (so two
@@ -70,7 +54,7 @@ package final class FileLock {
     ///
     /// - Throws: ``FileError`` when the file cannot seek back to its start.
     package func contents() throws(FileError) -> FileSource {
-        guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw FileError(operation: "seek", path: path, code: errno) }
+        try System.rewind(descriptor, path: path)
         return FileSource(borrowing: descriptor, path: path, fromStart: true)
     }
 }

@@ -98,7 +98,7 @@ public final class FileSource: ByteSource {
     package var specialFileKind: String? {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { return "an unreadable file" }
-        return fileKind(mode: status.st_mode)
+        return fileKind(mode: UInt32(status.st_mode))
     }
 
     /// Whether this is a stream that ends on its own: a regular file or a pipe, not a device

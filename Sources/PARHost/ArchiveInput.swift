@@ -1,13 +1,6 @@
 import Foundation
 import PARBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// An archive file source, opened once: everything the cache learns of it (its digest, its
 /// claims, its binary) is read from this one descriptor, never from the path again, so a
@@ -30,31 +23,35 @@ final class ArchiveInput {
     ///   folder (`/dev/zero` would never end); ``ProviderCacheError/file(_:)`` otherwise.
     init(opening path: String, spoolFolder: String) throws(ProviderCacheError) {
         self.path = path
-        let opened = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-        guard opened >= 0 else { throw .file(FileError(operation: "open", path: path, code: errno)) }
-        var status = stat()
-        guard fstat(opened, &status) == 0 else {
-            let code = errno
-            close(opened)
-            throw .file(FileError(operation: "open", path: path, code: code))
+        let opened: Int32
+        let status: FileStatus
+        do {
+            opened = try System.open(path, [.closeOnExec, .nonBlocking])
+        } catch {
+            throw .file(error)
         }
-        _ = fcntl(opened, F_SETFL, fcntl(opened, F_GETFL) & ~O_NONBLOCK)
-        switch status.st_mode & S_IFMT {
-        case S_IFREG:
+        do {
+            status = try System.status(of: opened, path: path)
+        } catch {
+            System.close(opened)
+            throw .file(error)
+        }
+        System.setBlocking(opened)
+        if status.isRegularFile {
             descriptor = opened
             identity = Self.identity(of: status)
-        case S_IFIFO:
-            defer { close(opened) }
+        } else if status.isPipe {
+            defer { System.close(opened) }
             (descriptor, knownDigest) = try Self.spool(FileSource(borrowing: opened, path: path), into: spoolFolder, for: path)
             identity = nil
-        default:
-            close(opened)
-            throw .notAnArchiveFile(path: path, kind: fileKind(mode: status.st_mode) ?? "a special file")
+        } else {
+            System.close(opened)
+            throw .notAnArchiveFile(path: path, kind: status.kind ?? "a special file")
         }
     }
 
     deinit {
-        close(descriptor)
+        System.close(descriptor)
     }
 
     /// The archive's bytes from the start, at an offset of the source's own.
@@ -69,7 +66,7 @@ final class ArchiveInput {
         do {
             digest = try DigestingSource.digest(of: contents()).hash
         } catch {
-            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
+            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: Errno.inputOutput))
         }
         knownDigest = digest
         return digest
@@ -80,15 +77,10 @@ final class ArchiveInput {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
-    static func identity(of status: stat) -> String {
-        #if canImport(Darwin)
-        let (modified, changed) = (status.st_mtimespec, status.st_ctimespec)
-        #else
-        let (modified, changed) = (status.st_mtim, status.st_ctim)
-        #endif
-        return [
-            String(status.st_dev), String(status.st_ino), String(status.st_size), String(modified.tv_sec),
-            String(modified.tv_nsec), String(changed.tv_sec), String(changed.tv_nsec),
+    static func identity(of status: FileStatus) -> String {
+        [
+            String(status.device), String(status.inode), String(status.size), String(status.modified.seconds),
+            String(status.modified.nanoseconds), String(status.changed.seconds), String(status.changed.nanoseconds),
         ].joined(separator: " ")
     }
 
@@ -97,25 +89,22 @@ final class ArchiveInput {
     private static func spool(
         _ source: FileSource, into folder: String, for path: String
     ) throws(ProviderCacheError) -> (Int32, SHA256Hash) {
-        var template = Array((folder + "/spool-\(getpid())-XXXXXX").utf8CString)
-        let file = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard file >= 0 else { throw .file(FileError(operation: "create", path: folder + "/spool", code: errno)) }
-        // Gone from the folder at once: nothing is left behind whatever ends this process.
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        _ = fcntl(file, F_SETFD, FD_CLOEXEC)
+        // Unlinked at once: nothing is left behind whatever ends this process.
+        let file: Int32
+        do {
+            file = try System.makeTemporaryFile(prefix: folder + "/spool-\(System.processID)-", unlinked: true).descriptor
+        } catch {
+            throw .file(FileError(operation: "create", path: folder + "/spool", code: error.code))
+        }
         let read = DigestingSource(source)
         do {
             try read.forEachChunk { chunk in
-                var offset = 0
-                while offset < chunk.count {
-                    let count = retryingOnInterrupt { write(file, chunk.baseAddress! + offset, chunk.count - offset) }
-                    guard count > 0 else { throw FileError(operation: "write", path: folder + "/spool", code: count < 0 ? errno : EIO) }
-                    offset += count
-                }
+                let failure = System.writeAll(file, chunk)
+                guard failure == 0 else { throw FileError(operation: "write", path: folder + "/spool", code: failure) }
             }
         } catch {
-            close(file)
-            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
+            System.close(file)
+            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: Errno.inputOutput))
         }
         return (file, read.digest)
     }

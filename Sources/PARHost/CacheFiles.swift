@@ -1,13 +1,5 @@
 import PARBytes
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Opening files under the cache: only regular files, never waiting. A named pipe, device,
 /// socket, folder or symbolic link where a cache file belongs is removed with one event (or,
 /// when it cannot be removed, refused), so nobody can wedge or redirect the cache by
@@ -31,31 +23,31 @@ enum CacheFiles {
     ///   a regular file is there and cannot be removed; ``ProviderCacheError/file(_:)`` for
     ///   other failures than a missing file.
     static func open(_ path: String, create: Bool = false, events: CacheEvents?) throws(ProviderCacheError) -> Opened {
-        let flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (create ? O_CREAT : 0)
-        let descriptor = retryingOnInterrupt { openFile(path, flags, 0o600) }
-        if descriptor < 0 {
-            let code = errno
+        let options: OpenOptions = [.closeOnExec, .noFollow, .nonBlocking, .noControllingTerminal]
+        let descriptor: Int32
+        do {
+            descriptor = try System.open(path, create ? options.union(.create) : options)
+        } catch {
             // With O_CREAT, ENOENT means the folder is gone: an error, not an absent file.
-            if code == ENOENT, !create { return .absent }
-            // O_NOFOLLOW on a symbolic link: ELOOP (EMLINK/EFTYPE on some systems).
-            if code == ELOOP || code == EMLINK || code == ENXIO || code == EOPNOTSUPP || code == ENODEV || code == EISDIR {
-                try removeStranger(path, kind: kind(at: path) ?? "a special file", events: events)
-                return create ? try open(path, create: create, events: events) : .absent
-            }
-            throw .file(FileError(operation: "open", path: path, code: code))
+            if error.code == Errno.notFound, !create { return .absent }
+            // O_NOFOLLOW on a symbolic link, or a device, socket or folder.
+            guard Errno.notARegularFile.contains(error.code) else { throw .file(error) }
+            try removeStranger(path, kind: kind(at: path) ?? "a special file", events: events)
+            return create ? try open(path, create: create, events: events) : .absent
         }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            let code = errno
-            close(descriptor)
-            throw .file(FileError(operation: "open", path: path, code: code))
+        let status: FileStatus
+        do {
+            status = try System.status(of: descriptor, path: path)
+        } catch {
+            System.close(descriptor)
+            throw .file(error)
         }
-        if let kind = fileKind(mode: status.st_mode) {
-            close(descriptor)
+        if let kind = status.kind {
+            System.close(descriptor)
             try removeStranger(path, kind: kind, events: events)
             return create ? try open(path, create: create, events: events) : .absent
         }
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        System.setBlocking(descriptor)
         return .file(descriptor)
     }
 
@@ -64,16 +56,16 @@ enum CacheFiles {
     /// - Throws: ``ProviderCacheError`` when it cannot be read or is larger than `limit`.
     static func readSmall(_ path: String, limit: Int, events: CacheEvents?) throws(ProviderCacheError) -> [UInt8]? {
         guard case .file(let descriptor) = try open(path, events: events) else { return nil }
-        defer { close(descriptor) }
+        defer { System.close(descriptor) }
         let bytes: [UInt8]?
         do {
             bytes = try FileSource(borrowing: descriptor, path: path).readAll(limit: limit)
         } catch let error as FileError {
             throw .file(error)
         } catch {
-            throw .file(FileError(operation: "read", path: path, code: EIO))
+            throw .file(FileError(operation: "read", path: path, code: Errno.inputOutput))
         }
-        guard let bytes else { throw .file(FileError(operation: "read", path: path, code: EFBIG)) }
+        guard let bytes else { throw .file(FileError(operation: "read", path: path, code: Errno.fileTooLarge)) }
         return bytes
     }
 
@@ -86,29 +78,25 @@ enum CacheFiles {
         } catch let error as FileError {
             throw .file(error)
         } catch {
-            throw .file(FileError(operation: "write", path: path, code: EIO))
+            throw .file(FileError(operation: "write", path: path, code: Errno.inputOutput))
         }
     }
 
     /// What kind of file is at `path`, links not followed; `nil` for a regular file or nothing.
     static func kind(at path: String) -> String? {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return nil }
-        return fileKind(mode: status.st_mode)
+        (try? System.status(at: path, followingLinks: false))?.kind
     }
 
     /// Removes what is not a regular file where a cache file belongs, or refuses it.
     private static func removeStranger(_ path: String, kind: String, events: CacheEvents?) throws(ProviderCacheError) {
-        guard unlink(path) == 0 || (errno == EISDIR || errno == EPERM) && rmdir(path) == 0 || errno == ENOENT else {
+        guard System.unlink(path)
+            || [Errno.isADirectory, Errno.notPermitted].contains(Errno.current) && System.removeFolder(path)
+            || Errno.current == Errno.notFound
+        else {
             throw .notARegularFile(path: path, kind: kind)
         }
         events?(.removedStranger(path: path, kind: kind))
     }
-}
-
-/// The C library's `open`, whose name the cache's own `open` hides.
-private func openFile(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
-    open(path, flags, mode)
 }
 
 /// A `flock` on a lock file under the cache, created when missing, held until this goes
@@ -132,25 +120,27 @@ final class CacheLock: Sendable {
             let descriptor: Int32
             do throws(ProviderCacheError) {
                 guard case .file(let opened) = try CacheFiles.open(path, create: true, events: events) else {
-                    throw .file(FileError(operation: "create", path: path, code: ENOENT))
+                    throw .file(FileError(operation: "create", path: path, code: Errno.notFound))
                 }
                 descriptor = opened
-            } catch .file(let error) where error.code == EROFS {
+            } catch .file(let error) where error.code == Errno.readOnlyFileSystem {
                 return nil
             }
-            let operation = (shared ? LOCK_SH : LOCK_EX) | (wait ? 0 : LOCK_NB)
-            guard retryingOnInterrupt({ flock(descriptor, operation) }) == 0 else {
-                let code = errno
-                close(descriptor)
-                if code == EWOULDBLOCK, !wait { return nil }
-                throw .file(FileError(operation: "lock", path: path, code: code))
+            do {
+                guard try System.lock(descriptor, path: path, shared: shared, wait: wait) else {
+                    System.close(descriptor)
+                    return nil
+                }
+            } catch {
+                System.close(descriptor)
+                throw .file(error)
             }
-            var held = stat()
-            var named = stat()
-            if fstat(descriptor, &held) == 0, lstat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+            if let held = try? System.status(of: descriptor, path: path),
+                let named = try? System.status(at: path, followingLinks: false), held.isSameFile(as: named)
+            {
                 return CacheLock(descriptor: descriptor)
             }
-            close(descriptor)
+            System.close(descriptor)
         }
     }
 
@@ -159,6 +149,6 @@ final class CacheLock: Sendable {
     }
 
     deinit {
-        close(descriptor)
+        System.close(descriptor)
     }
 }

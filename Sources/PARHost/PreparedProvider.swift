@@ -3,13 +3,6 @@ internal import CPARProcess
 import PARBytes
 import PARClaims
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A provider binary from the cache, verified and open: the descriptor it was hashed from
 /// is the one ``exec(hostData:environment:)`` runs, so what was checked is what runs.
@@ -39,7 +32,7 @@ public final class PreparedProvider: Sendable {
     }
 
     deinit {
-        close(descriptor)
+        System.close(descriptor)
     }
 
     /// The verified claims.
@@ -80,7 +73,7 @@ public final class PreparedProvider: Sendable {
     public func exec(hostDataDocument document: JSONValue, environment: ProviderEnvironment = .inherited) throws(ProviderCacheError) -> Never {
         let line = Array(Data(document.serialized.utf8).base64EncodedString().utf8) + [0x0D, 0x0A]
         let input = try Self.inputFile(holding: line, for: path)
-        defer { close(input) }
+        defer { System.close(input) }
         let code = withCStrings([Array(path.utf8)]) { argv in
             withCStrings(environment.variables) { envp in
                 CPARProcess_exec(descriptor, input, argv, envp)
@@ -95,25 +88,19 @@ public final class PreparedProvider: Sendable {
         let memory = bytes.withUnsafeBufferPointer { CPARProcess_memoryFile($0.baseAddress, $0.count) }
         if memory >= 0 { return memory }
         let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((folder + "/par-host-data-XXXXXX").utf8CString)
-        let file = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard file >= 0 else { throw .cannotStart(path: path, code: errno) }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        _ = fcntl(file, F_SETFD, FD_CLOEXEC)
-        let written = bytes.withUnsafeBytes { buffer -> Int32 in
-            var offset = 0
-            while offset < buffer.count {
-                let count = write(file, buffer.baseAddress! + offset, buffer.count - offset)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return count < 0 ? errno : EIO }
-                offset += count
-            }
-            return 0
+        let file: Int32
+        do {
+            file = try System.makeTemporaryFile(prefix: folder + "/par-host-data-", unlinked: true).descriptor
+        } catch {
+            throw .cannotStart(path: path, code: error.code)
         }
-        guard written == 0, lseek(file, 0, SEEK_SET) == 0 else {
-            let code = written == 0 ? errno : written
-            close(file)
-            throw .cannotStart(path: path, code: code)
+        let written = bytes.withUnsafeBytes { System.writeAll(file, $0) }
+        do throws(FileError) {
+            guard written == 0 else { throw FileError(operation: "write", path: folder, code: written) }
+            try System.rewind(file, path: folder)
+        } catch {
+            System.close(file)
+            throw .cannotStart(path: path, code: error.code)
         }
         return file
     }

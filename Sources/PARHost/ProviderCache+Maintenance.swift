@@ -2,13 +2,6 @@ import Foundation
 import PARBytes
 import PARClaims
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// One cached binary: which archives and target it is, where it came from, its size and
 /// when a `prepare` last used it. A binary two archives share is one entry.
@@ -78,17 +71,16 @@ extension ProviderCache {
         for name in list("binaries") {
             guard let hash = SHA256Hash(hex: name) else { continue }
             guard case .file(let descriptor) = try CacheFiles.open(binaryPath(hash), events: events) else { continue }
-            var status = stat()
-            let known = fstat(descriptor, &status) == 0
-            close(descriptor)
-            guard known else { continue }
+            let status = try? System.status(of: descriptor, path: binaryPath(hash))
+            System.close(descriptor)
+            guard let status else { continue }
             let owning = (owners[hash] ?? []).sorted { $0.archive.hex < $1.archive.hex }
             let archives = owning.map(\.archive)
             entries.append(
                 CacheEntry(
                     name: owning.first?.name, sources: Array(Set(archives.flatMap { sourcesByArchive[$0] ?? [] })).sorted(),
-                    archiveDigests: archives, target: owning.first?.target, binaryHash: hash, size: UInt64(status.st_size),
-                    lastUsed: Date(timeIntervalSince1970: Double(max(0, Self.modificationSeconds(status))))))
+                    archiveDigests: archives, target: owning.first?.target, binaryHash: hash, size: status.size,
+                    lastUsed: Date(timeIntervalSince1970: Double(max(0, status.modified.seconds)))))
         }
         return entries.sorted { ($0.lastUsed, $0.binaryHash.hex) < ($1.lastUsed, $1.binaryHash.hex) }
     }
@@ -130,10 +122,12 @@ extension ProviderCache {
         guard let lock = try CacheLock.acquire(lockPath, shared: false, wait: false, events: events) else { return false }
         return withExtendedLifetime(lock) {
             guard case .file(let descriptor)? = try? CacheFiles.open(binaryPath(hash), events: events) else { return false }
-            defer { close(descriptor) }
-            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0, unlink(binaryPath(hash)) == 0 else { return false }
+            defer { System.close(descriptor) }
+            guard (try? System.lock(descriptor, path: binaryPath(hash), shared: false, wait: false)) == true,
+                System.unlink(binaryPath(hash))
+            else { return false }
             // A prepare waiting for the lock finds the file gone and makes a new one.
-            unlink(lockPath)
+            System.unlink(lockPath)
             return true
         }
     }
@@ -146,7 +140,7 @@ extension ProviderCache {
             for name in list(folder) {
                 let path = root + "/" + folder + "/" + name
                 guard let kind = CacheFiles.kind(at: path) else { continue }
-                if unlink(path) == 0 || rmdir(path) == 0 {
+                if System.unlink(path) || System.removeFolder(path) {
                     report.otherFiles.append(folder + "/" + name)
                     events?(.removedStranger(path: path, kind: kind))
                 }
@@ -156,16 +150,16 @@ extension ProviderCache {
         // processes that are gone.
         for folder in Self.folders {
             for name in list(folder) {
-                let pid: pid_t?
+                let pid: Int32?
                 if name.hasPrefix(".par-"), name.hasSuffix(".tmp") {
-                    pid = pid_t(name.split(separator: "-").dropFirst(2).first ?? "")
+                    pid = Int32(name.split(separator: "-").dropFirst(2).first ?? "")
                 } else if folder == "binaries" && name.hasPrefix("incoming-") || folder == "downloads" && name.hasPrefix("spool-") {
-                    pid = pid_t(name.split(separator: "-").dropFirst().first ?? "")
+                    pid = Int32(name.split(separator: "-").dropFirst().first ?? "")
                 } else {
                     continue
                 }
-                guard let pid, pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
-                if unlink(root + "/" + folder + "/" + name) == 0 { report.otherFiles.append(folder + "/" + name) }
+                guard let pid, pid > 0, pid != System.processID, System.hasEnded(process: pid) else { continue }
+                if System.unlink(root + "/" + folder + "/" + name) { report.otherFiles.append(folder + "/" + name) }
             }
         }
         // Finished downloads a killed run left: named by manifest, whose lock a download holds.
@@ -174,7 +168,7 @@ extension ProviderCache {
                 let lock = try? CacheLock.acquire(lockPath(manifest), shared: false, wait: false, events: events)
             else { continue }
             withExtendedLifetime(lock) {
-                if unlink(root + "/downloads/" + name) == 0 { report.otherFiles.append("downloads/" + name) }
+                if System.unlink(root + "/downloads/" + name) { report.otherFiles.append("downloads/" + name) }
             }
         }
         // Digest records of archive files that are gone or changed.
@@ -186,14 +180,14 @@ extension ProviderCache {
             {
                 continue
             }
-            if unlink(record) == 0 { report.otherFiles.append("files/" + name) }
+            if System.unlink(record) { report.otherFiles.append("files/" + name) }
         }
         // Locks of sources nobody is preparing: empty files, but one per source ever seen.
         for name in list("locks") where !name.hasPrefix("binary-") {
             guard let key = SHA256Hash(hex: name),
                 let lock = try? CacheLock.acquire(lockPath(key), shared: false, wait: false, events: events)
             else { continue }
-            withExtendedLifetime(lock) { _ = unlink(lockPath(key)) }
+            withExtendedLifetime(lock) { System.unlink(lockPath(key)) }
         }
     }
 
@@ -204,16 +198,6 @@ extension ProviderCache {
 
     /// The identity a digest record keeps of the file at `path`, or `nil` when it is gone.
     private static func identity(ofFileAt path: String) -> String? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return ArchiveInput.identity(of: status)
-    }
-
-    private static func modificationSeconds(_ status: stat) -> Int {
-        #if canImport(Darwin)
-        Int(status.st_mtimespec.tv_sec)
-        #else
-        Int(status.st_mtim.tv_sec)
-        #endif
+        (try? System.status(at: path)).map(ArchiveInput.identity(of:))
     }
 }

@@ -4,14 +4,6 @@ import PARClaims
 import PARRegistry
 import ProviderArchiveKit
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A content-addressed cache of verified provider binaries, the host's half of a provider
 /// archive: take a file or a registry reference, choose this machine's binary, verify it,
 /// keep it, and hand it over to be run.
@@ -63,24 +55,34 @@ public struct ProviderCache: Sendable {
 
     /// Creates a folder 0700 when missing, and refuses one that another user could change.
     private static func ensureFolder(_ path: String) throws(ProviderCacheError) {
-        if mkdir(path, 0o700) != 0, errno != EEXIST {
-            if errno == ENOENT {
+        do {
+            try System.makeFolder(path, permissions: 0o700)
+        } catch {
+            if error.code == Errno.notFound {
                 // The parents (~/.cache) are ordinary folders: made as the user's umask says.
                 try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             }
-            var status = stat()
-            guard stat(path, &status) == 0 else { throw .file(FileError(operation: "create", path: path, code: errno)) }
+            // Whatever mkdir said (EROFS, say), a folder that is there will do.
+            do {
+                _ = try System.status(at: path)
+            } catch {
+                throw .file(FileError(operation: "create", path: path, code: error.code))
+            }
         }
-        var status = stat()
-        guard lstat(path, &status) == 0 else { throw .file(FileError(operation: "open", path: path, code: errno)) }
-        guard status.st_mode & S_IFMT == S_IFDIR else {
+        let status: FileStatus
+        do {
+            status = try System.status(at: path, followingLinks: false)
+        } catch {
+            throw .file(error)
+        }
+        guard status.isDirectory else {
             throw .unsafeFolder(path: path, problem: .notAFolder)
         }
-        guard status.st_uid == geteuid() else {
-            throw .unsafeFolder(path: path, problem: .ownedByAnotherUser(owner: UInt32(status.st_uid), thisUser: UInt32(geteuid())))
+        guard status.owner == System.effectiveUserID else {
+            throw .unsafeFolder(path: path, problem: .ownedByAnotherUser(owner: status.owner, thisUser: System.effectiveUserID))
         }
-        guard status.st_mode & 0o022 == 0 else {
-            throw .unsafeFolder(path: path, problem: .writableByOthers(mode: UInt32(status.st_mode)))
+        guard status.permissions & 0o022 == 0 else {
+            throw .unsafeFolder(path: path, problem: .writableByOthers(mode: status.mode))
         }
     }
 
@@ -188,7 +190,7 @@ public struct ProviderCache: Sendable {
             guard let json = try? JSONValue(parsing: text),
                 let digest = json["manifest"]?.stringValue.flatMap(SHA256Hash.init(ociDigest:))
             else {
-                unlink(record)
+                System.unlink(record)
                 throw .damagedRecord(path: record, reason: "not a tag record")
             }
             return digest
@@ -232,10 +234,10 @@ public struct ProviderCache: Sendable {
             do throws(ProviderCacheError) {
                 input = try ArchiveInput(opening: pulled.path, spoolFolder: root + "/downloads")
             } catch {
-                unlink(pulled.path)
+                System.unlink(pulled.path)
                 throw error
             }
-            unlink(pulled.path)
+            System.unlink(pulled.path)
             // A single slice or archive is one layer, whose digest the pull checked.
             let layer = pulled.layerDigest
             let prepared = try fill(archive: layer, from: input, target: target, policy: policy, source: .reference(reference), events: events)
@@ -252,27 +254,27 @@ public struct ProviderCache: Sendable {
         archive digest: SHA256Hash, from input: ArchiveInput, target: Target, policy: VerificationPolicy,
         source: ProviderSource, events: CacheEvents?
     ) throws(ProviderCacheError) -> PreparedProvider {
-        let incoming = root + "/binaries/incoming-\(getpid())-\(UInt32.random(in: 0 ... .max))-" + digest.lowercaseHex
+        let incoming = root + "/binaries/incoming-\(System.processID)-\(UInt32.random(in: 0 ... .max))-" + digest.lowercaseHex
         let read = DigestingSource(input.contents())
         let report: VerifiedArchive
         do {
             report = try ProviderArchive.extract(target, from: read, to: incoming, policy: policy)
             _ = try read.drain()
         } catch let error as ProviderArchiveError {
-            unlink(incoming)
+            System.unlink(incoming)
             if case .targetNotFound(let missing, let available) = error { throw .missingTarget(missing, available: available) }
             throw .archive(error)
         } catch {
-            unlink(incoming)
-            throw .file(error as? FileError ?? FileError(operation: "read", path: input.path, code: EIO))
+            System.unlink(incoming)
+            throw .file(error as? FileError ?? FileError(operation: "read", path: input.path, code: Errno.inputOutput))
         }
         guard read.digest == digest else {
-            unlink(incoming)
-            unlink(fileRecordPath(input))
+            System.unlink(incoming)
+            System.unlink(fileRecordPath(input))
             throw .changedWhileRead(path: input.path)
         }
         guard let hash = report.claims.metadata.targetHashes[target] else {
-            unlink(incoming)
+            System.unlink(incoming)
             throw .missingTarget(target, available: report.targets.keys.sorted())
         }
         let binary = binaryPath(hash)
@@ -281,14 +283,14 @@ public struct ProviderCache: Sendable {
             try CacheFiles.writeSmall(claimsPath(digest), Array(report.token.encoded.utf8))
             // Checked once more from the descriptor that will run, as every cached start is.
             guard try Self.hash(of: descriptor, path: binary) == hash else {
-                unlink(binary)
+                System.unlink(binary)
                 throw ProviderCacheError.tampered(path: binary)
             }
         } catch {
-            close(descriptor)
+            System.close(descriptor)
             throw error
         }
-        _ = futimens(descriptor, nil)
+        System.touch(descriptor)
         return PreparedProvider(
             descriptor: descriptor, path: binary, token: report.token, target: target, archiveDigest: digest, binaryHash: hash,
             source: source)
@@ -303,18 +305,22 @@ public struct ProviderCache: Sendable {
         do {
             return try withBinaryLock(hash, events: events) { () throws(ProviderCacheError) -> Int32 in
                 guard case .file(let descriptor) = try CacheFiles.open(incoming, events: events) else {
-                    throw .file(FileError(operation: "open", path: incoming, code: ENOENT))
+                    throw .file(FileError(operation: "open", path: incoming, code: Errno.notFound))
                 }
-                _ = flock(descriptor, LOCK_SH)
-                guard fchmod(descriptor, 0o500) == 0, rename(incoming, binary) == 0 else {
-                    let code = errno
-                    close(descriptor)
-                    throw .file(FileError(operation: "write", path: binary, code: code))
+                _ = try? System.lock(descriptor, path: incoming, shared: true)
+                do throws(FileError) {
+                    guard System.setPermissions(descriptor, 0o500) else {
+                        throw FileError(operation: "write", path: binary, code: Errno.current)
+                    }
+                    try System.rename(incoming, to: binary)
+                } catch {
+                    System.close(descriptor)
+                    throw .file(FileError(operation: "write", path: binary, code: error.code))
                 }
                 return descriptor
             }
         } catch {
-            unlink(incoming)
+            System.unlink(incoming)
             throw error
         }
     }
@@ -342,8 +348,8 @@ public struct ProviderCache: Sendable {
         do {
             guard let bytes = try CacheFiles.readSmall(record, limit: ClaimsToken.maximumSize, events: events) else { return .absent }
             tokenBytes = bytes
-        } catch .file(let error) where error.code != ENOENT {
-            unlink(record)
+        } catch .file(let error) where error.code != Errno.notFound {
+            System.unlink(record)
             return .damaged(path: record, reason: "unreadable: \(error)")
         }
         // Only verified tokens are recorded: one whose signature fails is damage, not a verdict.
@@ -352,7 +358,7 @@ public struct ProviderCache: Sendable {
             token = try ClaimsToken(verifying: tokenBytes, policy: policy)
         } catch {
             guard (try? ClaimsToken(verifying: tokenBytes, policy: VerificationPolicy(allowsExpired: true))) != nil else {
-                unlink(record)
+                System.unlink(record)
                 return .damaged(path: record, reason: "\(error)")
             }
             throw .archive(.claims(error))
@@ -364,7 +370,7 @@ public struct ProviderCache: Sendable {
         let opened = try withBinaryLock(hash, events: events) { () throws(ProviderCacheError) -> Int32? in
             guard case .file(let descriptor) = try CacheFiles.open(path, events: events) else { return nil }
             // Shared while it is prepared or running: prune removes only what nobody holds.
-            _ = flock(descriptor, LOCK_SH)
+            _ = try? System.lock(descriptor, path: path, shared: true)
             return descriptor
         }
         guard let descriptor = opened else { return .absent }
@@ -372,16 +378,16 @@ public struct ProviderCache: Sendable {
         do throws(ProviderCacheError) {
             matches = try Self.hash(of: descriptor, path: path) == hash
         } catch {
-            close(descriptor)
+            System.close(descriptor)
             throw error
         }
         guard matches else {
-            close(descriptor)
-            unlink(path)
+            System.close(descriptor)
+            System.unlink(path)
             return .mismatched(path: path)
         }
         // Last used: what prune goes by (a read-only cache keeps the old time).
-        _ = futimens(descriptor, nil)
+        System.touch(descriptor)
         return .ready(
             PreparedProvider(
                 descriptor: descriptor, path: path, token: token, target: target, archiveDigest: digest, binaryHash: hash,
@@ -403,7 +409,7 @@ public struct ProviderCache: Sendable {
         do {
             return try DigestingSource.digest(of: FileSource(borrowing: descriptor, path: path, fromStart: true)).hash
         } catch {
-            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: EIO))
+            throw .file(error as? FileError ?? FileError(operation: "read", path: path, code: Errno.inputOutput))
         }
     }
 
@@ -441,11 +447,11 @@ public struct ProviderCache: Sendable {
             guard let read = try CacheFiles.readSmall(record, limit: Self.recordLimit, events: events) else { return .absent }
             bytes = read
         } catch {
-            unlink(record)
+            System.unlink(record)
             return .damaged(path: record, reason: "unreadable: \(error)")
         }
         guard let archive = SHA256Hash(ociDigest: String(decoding: bytes, as: UTF8.self)) else {
-            unlink(record)
+            System.unlink(record)
             return .damaged(path: record, reason: "not a digest")
         }
         return .recorded(archive)

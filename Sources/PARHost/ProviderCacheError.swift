@@ -3,13 +3,6 @@ import PARClaims
 import PARRegistry
 import ProviderArchiveKit
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// Why a provider could not be prepared from the cache, or the cache could not be used.
 public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
@@ -58,7 +51,7 @@ public enum ProviderCacheError: Error, Sendable, CustomStringConvertible {
         case .tampered(let path):
             "the cached binary \(path) no longer matches its signed hash: it was removed, not run, and cannot be fetched again offline"
         case .cannotStart(let path, let code):
-            "cannot start \(path): \(String(cString: strerror(code)))"
+            "cannot start \(path): \(Errno.message(code))"
         case .notAnArchiveFile(let path, let kind):
             "\(path) is \(kind), not an archive file"
         case .changedWhileRead(let path):

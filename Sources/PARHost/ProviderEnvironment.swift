@@ -1,11 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
+import PARBytes
 /// A provider's whole environment, as the wasmCloud host gives it: `RUST_LOG` and every
 /// `OTEL_*` variable of the host's own, nothing else.
 ///
@@ -32,13 +25,7 @@ public struct ProviderEnvironment: Sendable, Equatable {
 
     /// What the host passes on of this process's environment, byte for byte.
     public static var inherited: ProviderEnvironment {
-        var variables: [[UInt8]] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            variables.append(Array(UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))))
-            entry += 1
-        }
-        return ProviderEnvironment(variables: variables)
+        ProviderEnvironment(variables: System.environmentBytes)
     }
 
     /// Whether the host passes a `NAME=VALUE` on: `RUST_LOG`, or a name starting `OTEL_`.

@@ -124,7 +124,7 @@ extension ProviderRegistry {
             _ = try ProviderArchive.writeSlice(target, ofArchiveAt: path, verified: archive, to: digesting, policy: policy)
             // Never push what our own verify would refuse.
             _ = try ProviderArchive.verifySlice(path: sink.path, target: target, policy: policy)
-            return (sink, OCIDescriptor(mediaType: layerMediaType, digest: digesting.hasher.finalize(), size: digesting.size))
+            return (sink, OCIDescriptor(mediaType: layerMediaType, digest: digesting.digest, size: digesting.size))
         } catch {
             throw .invalidArchive(error)
         }
@@ -270,10 +270,7 @@ extension ProviderRegistry {
     /// The SHA-256 of a file, read in one pass.
     private static func digest(ofFileAt path: String) throws(ProviderArchiveError) -> SHA256Hash {
         do {
-            var hasher = SHA256Hasher()
-            let source = TappedSource(try FileSource(path: path)) { hasher.update($0) }
-            try source.drain()
-            return hasher.finalize()
+            return try DigestingSource.digest(of: FileSource(path: path)).hash
         } catch let error as FileError {
             throw .file(error)
         } catch {
@@ -285,22 +282,5 @@ extension ProviderRegistry {
     private static func label(_ entry: OCIImageIndex.Entry) -> String? {
         guard let platform = entry.platform else { return nil }
         return entry.target.map { "\(platform) (\($0))" } ?? platform.description
-    }
-}
-
-/// A sink that hashes and counts what passes through it.
-private final class DigestingSink: ByteSink {
-    private let sink: any ByteSink
-    var hasher = SHA256Hasher()
-    private(set) var size: UInt64 = 0
-
-    init(_ sink: any ByteSink) {
-        self.sink = sink
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        hasher.update(bytes)
-        size += UInt64(bytes.count)
-        try sink.write(bytes)
     }
 }

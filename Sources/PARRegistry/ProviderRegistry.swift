@@ -151,16 +151,11 @@ public struct ProviderRegistry: Sendable {
     /// verifies the archive and computes the layer's digest.
     private static func layer(ofArchiveAt path: String) throws(RegistryError) -> OCIDescriptor {
         do {
-            var hasher = SHA256Hasher()
-            var size: UInt64 = 0
-            let digesting = TappedSource(try FileSource(path: path)) { bytes in
-                hasher.update(bytes)
-                size += UInt64(bytes.count)
-            }
+            let digesting = DigestingSource(try FileSource(path: path))
             _ = try ProviderArchive.verify(from: digesting, policy: VerificationPolicy(allowsExpired: false))
             // The digest covers the whole file, the zeros after the tar's end included.
-            try digesting.drain()
-            return OCIDescriptor(mediaType: Self.layerMediaType, digest: hasher.finalize(), size: size)
+            let (size, digest) = try digesting.drain()
+            return OCIDescriptor(mediaType: Self.layerMediaType, digest: digest, size: size)
         } catch let error as ProviderArchiveError {
             throw .invalidArchive(error)
         } catch let error as FileError {

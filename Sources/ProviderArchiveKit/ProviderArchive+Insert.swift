@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import PARBytes
 import PARClaims
 import PARNKeys
@@ -43,13 +36,13 @@ extension ProviderArchive {
         onWait: (() -> Void)? = nil, progress: ProgressHandler? = nil
     ) throws -> WrittenArchive {
         // The file a link points to is replaced; the link stays.
-        let path = resolvingLinks(archivePath)
+        let path = System.resolvingLinks(archivePath)
         guard !FileSource.isSameFile(binaryPath, path) else { throw ProviderArchiveError.destinationIsInput(archivePath) }
         let binary = try openBinaryFile(binaryPath)
         // Rewritten in place under a lock: only a regular file can be.
         let archive = try openArchiveFile(path)
         if let kind = archive.specialFileKind {
-            throw ProviderArchiveError.file(FileError(operation: "update", path: archivePath, code: EINVAL, kind: kind))
+            throw ProviderArchiveError.file(FileError(operation: "update", path: archivePath, code: Errno.invalidArgument, kind: kind))
         }
         let archiveSize = archive.size ?? 0
         let counter = ByteCounter(total: 2 * (binary.size ?? 0) + archiveSize, handler: progress)
@@ -172,9 +165,3 @@ private struct SigningKeysFailure: Error {
     let error: any Error
 }
 
-/// The path with every symbolic link resolved, or the path itself when it cannot be.
-private func resolvingLinks(_ path: String) -> String {
-    guard let resolved = realpath(path, nil) else { return path }
-    defer { free(resolved) }
-    return String(cString: resolved)
-}

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import PARBytes
 import PARClaims
 
@@ -233,7 +226,7 @@ extension ProviderArchive {
 func openArchiveFile(_ path: String) throws(ProviderArchiveError) -> FileSource {
     let file = try openFile(path)
     guard file.isBoundedStream else {
-        throw .file(FileError(operation: "read", path: path, code: EINVAL, kind: file.specialFileKind))
+        throw .file(FileError(operation: "read", path: path, code: Errno.invalidArgument, kind: file.specialFileKind))
     }
     return file
 }

@@ -3,13 +3,6 @@ import Foundation
 import PARBytes
 import ProviderArchiveKit
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A failure the user can act on, said in one line.
 struct CLIError: Error, CustomStringConvertible {
@@ -29,7 +22,7 @@ struct Console {
     let format: OutputFormat
 
     /// Progress only for people watching a terminal, never in JSON mode.
-    var showsProgress: Bool { format == .text && isatty(STDERR_FILENO) == 1 }
+    var showsProgress: Bool { format == .text && System.isTerminal(System.standardError) }
 
     /// A line of text output, its control characters escaped: nothing printed can move the
     /// cursor, clear a line or hide text, whatever an archive or registry put in it.
