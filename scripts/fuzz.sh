@@ -27,7 +27,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 log="$build/fuzz.log"
 status=0
 "$binary" "$corpus" Tests/Fixtures Fuzz/corpus -dict=Fuzz/par.dict -max_total_time="$seconds" -timeout=10 -rss_limit_mb=512 \
-    -max_len=65536 -fork="$jobs" -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$build/artifacts/" >"$log" 2>&1 || status=$?
+    -max_len=65536 -fork="$jobs" -ignore_crashes=0 -ignore_timeouts=0 -ignore_ooms=0 -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$build/artifacts/" >"$log" 2>&1 || status=$?
 # A job's leak report ends that job; the fork-mode parent prints its log.
 if grep -q 'LeakSanitizer' "$log"; then
     grep -B2 -A30 'LeakSanitizer' "$log" | head -60

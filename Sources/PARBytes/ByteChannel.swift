@@ -2,8 +2,8 @@
 /// and a verifier on a thread of its own reads them as a ``ByteSource``, so both happen in
 /// one pass.
 ///
-/// At most `capacity` bytes wait in between: a sender ahead of the reader is suspended (its
-/// task, not its thread) until the reader catches up. Once the reader is done (it stopped
+/// One task sends at a time. At most `capacity` bytes wait in between: a sender ahead of the
+/// reader is suspended (its task, not its thread) until the reader catches up. Once the reader is done (it stopped
 /// early, say on an error), sent bytes are dropped, so the sender never waits for a reader
 /// that left.
 package final class ByteChannel: ByteSource, Sendable {
@@ -48,6 +48,7 @@ package final class ByteChannel: ByteSource, Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let roomAlready = state.withLock { state -> Bool in
                 if state.readerDone || state.queued < capacity { return true }
+                precondition(state.waitingSender == nil, "ByteChannel: two tasks sent at once")
                 state.waitingSender = continuation
                 return false
             }

@@ -29,8 +29,9 @@ package final class FileLock {
                     }
                     try System.lock(descriptor, path: path, shared: false)
                 }
-                let held = try System.status(of: descriptor, path: path)
-                if let current = try? System.status(at: path), held.isSameFile(as: current) {
+                if let held = try? System.status(of: descriptor, path: path), let current = try? System.status(at: path),
+                    held.isSameFile(as: current)
+                {
                     System.setBlocking(descriptor)
                     self.path = path
                     self.descriptor = descriptor

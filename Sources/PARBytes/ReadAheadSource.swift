@@ -6,8 +6,10 @@
 /// source's error reaches the reader where the stream failed, after the bytes before it.
 /// Once ``read(into:)`` has returned 0 or thrown the source's error, the producer has
 /// finished with the source, so the caller may use it again (to drain what is left, say). A
-/// reader that stops early stops the producer after its current read, and this object's
-/// end joins the producer's thread: once it is gone, nothing reads the source.
+/// reader that stops early stops the producer after the read it is in, and this object's
+/// end joins the producer's thread: once it is gone, nothing reads the source. That join
+/// waits for the read in flight, so a source whose read can block for ever (an idle pipe)
+/// holds the reader's end until it returns.
 package final class ReadAheadSource: ByteSource {
     private let shared: Shared
     private let producer: WorkerThread?
@@ -100,11 +102,13 @@ package final class ReadAheadSource: ByteSource {
                 var count = 0
                 var error: (any Error)?
                 do {
-                    // Full buffers: fewer hand-offs, whatever sizes the source returns.
+                    // Full buffers: fewer hand-offs, whatever sizes the source returns. A
+                    // reader that left stops this after the read in flight, not a buffer later.
                     while count < buffer.count {
                         let read = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
                         if read == 0 { break }
                         count += read
+                        if state.value.cancelled { return }
                     }
                 } catch let caught {
                     error = caught

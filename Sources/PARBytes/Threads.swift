@@ -100,13 +100,14 @@ package final class WorkerThread: Sendable {
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }
         }
         let context = Unmanaged.passRetained(Box(body)).toOpaque()
-        #if canImport(Darwin)
-        var thread: pthread_t? = nil
-        #else
+        #if canImport(Glibc)
         var thread = pthread_t()
+        #else
+        var thread: pthread_t? = nil
         #endif
+        // The start routine's argument is optional on Glibc, not on Darwin: taken as optional.
         let status = pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
+            guard let context = context as UnsafeMutableRawPointer? else { return nil }
             Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
             return nil
         }, context)
@@ -151,22 +152,26 @@ package func performConcurrently(iterations: Int, _ body: @escaping @Sendable (I
 /// Runs blocking work (a lock wait, hashing a whole file, an extraction, a wait for a
 /// peer) on a thread of its own, so the awaiting task's cooperative thread stays free.
 /// The thread is joined before this returns; its last act is resuming the caller, so the
-/// join waits at most for that thread to return.
+/// join waits at most for that thread to return. When the system has no thread to give,
+/// this waits (suspended) and tries again: the work never runs on a cooperative thread.
 ///
-/// - Parameter body: The work; it runs exactly once, on the new thread (or, when no
-///   thread can be started, on the caller's).
+/// - Parameter body: The work; it runs exactly once, on a new thread.
 /// - Returns: What `body` returned.
 /// - Throws: What `body` threw.
 package func offload<Value: Sendable, Failure: Error>(
     _ body: @escaping @Sendable () throws(Failure) -> Value
 ) async throws(Failure) -> Value {
     let thread = Monitor<WorkerThread?>(nil)
-    let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, Failure>, Never>) in
-        let work: @Sendable () -> Void = { continuation.resume(returning: Result { () throws(Failure) -> Value in try body() }) }
-        // Set before the awaiting task can go on: that waits for this closure's return.
-        thread.withLock { $0 = try? WorkerThread(work) }
-        if thread.value == nil { work() }
+    var outcome: Result<Value, Failure>?
+    while outcome == nil {
+        outcome = await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, Failure>?, Never>) in
+            let work: @Sendable () -> Void = { continuation.resume(returning: Result { () throws(Failure) -> Value in try body() }) }
+            // Set before the awaiting task can go on: that waits for this closure's return.
+            thread.withLock { $0 = try? WorkerThread(work) }
+            if thread.value == nil { continuation.resume(returning: nil) }
+        }
+        if outcome == nil { try? await Task.sleep(for: .milliseconds(10)) }
     }
     thread.value?.join()
-    return try outcome.get()
+    return try outcome!.get()
 }

@@ -48,7 +48,7 @@ public struct InflateBackendError: Error, Sendable, CustomStringConvertible {
     public let value: String
 
     public var description: String {
-        "PAR_INFLATE=\(value) names no inflate backend: set it to zlib or isal, or unset it"
+        "PAR_INFLATE=\(value) names no inflate backend"
     }
 }
 

@@ -89,10 +89,12 @@ enum CacheFiles {
 
     /// Removes what is not a regular file where a cache file belongs, or refuses it.
     private static func removeStranger(_ path: String, kind: String, events: CacheEvents?) throws(ProviderCacheError) {
-        guard System.unlink(path)
-            || [Errno.isADirectory, Errno.notPermitted].contains(Errno.current) && System.removeFolder(path)
-            || Errno.current == Errno.notFound
-        else {
+        var removed = System.unlink(path)
+        if !removed {
+            let code = Errno.current
+            removed = (code == Errno.isADirectory || code == Errno.notPermitted) && System.removeFolder(path) || code == Errno.notFound
+        }
+        guard removed else {
             throw .notARegularFile(path: path, kind: kind)
         }
         events?(.removedStranger(path: path, kind: kind))

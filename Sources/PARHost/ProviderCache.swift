@@ -24,7 +24,7 @@ import ProviderArchiveKit
 /// so a running binary is never changed and a half-written file is never read. Only regular
 /// files are opened, never waiting: anything else found in the cache is removed. A damaged
 /// record is removed and rebuilt from the source. Concurrent
-/// ``prepare(_:target:policy:offline:registry:events:)`` calls of one source, from threads
+/// ``prepare(_:target:policy:offline:registry:allowsLatest:events:)`` calls of one source, from threads
 /// or processes, fetch and extract once: the others wait on the source's lock and reuse it.
 public struct ProviderCache: Sendable {
     /// The cache's folder.
@@ -43,7 +43,7 @@ public struct ProviderCache: Sendable {
     /// Opens the cache at `root`, creating its folders (0700) when missing.
     ///
     /// - Parameter root: The cache's folder.
-    /// - Throws: ``ProviderCacheError/unsafeFolder(path:reason:fix:)`` when a folder is owned
+    /// - Throws: ``ProviderCacheError/unsafeFolder(path:problem:)`` when a folder is owned
     ///   by another user or writable by others: a binary there could be swapped.
     public init(root: String) throws(ProviderCacheError) {
         self.root = root
@@ -104,13 +104,24 @@ public struct ProviderCache: Sendable {
     ///   - policy: Trusted issuers, expiry: checked on every call, cached or not.
     ///   - offline: Never reach the registry.
     ///   - registry: The client for a reference.
-    ///   - events: Told, in one line each, what the cache did that a person should know.
+    ///   - allowsLatest: Take a reference tagged `latest`, or untagged, which moves under the
+    ///     cache: the registry client's `allowsLatest` by default, and
+    ///     `false` without one. The registry's rule, `ProviderRegistry.checkTag(of:allowsLatest:forPush:)`,
+    ///     decides, offline too.
+    ///   - events: Told each ``CacheEvent`` a person should know of.
     /// - Returns: The open, verified binary.
     /// - Throws: ``ProviderCacheError``.
     public func prepare(
         _ source: ProviderSource, target: Target = .native, policy: VerificationPolicy = .default, offline: Bool = false,
-        registry: ProviderRegistry? = nil, events: CacheEvents? = nil
+        registry: ProviderRegistry? = nil, allowsLatest: Bool? = nil, events: CacheEvents? = nil
     ) async throws(ProviderCacheError) -> PreparedProvider {
+        if case .reference(let reference) = source {
+            do {
+                try ProviderRegistry.checkTag(of: reference, allowsLatest: allowsLatest ?? registry?.allowsLatest ?? false)
+            } catch {
+                throw .registry(error)
+            }
+        }
         switch source {
         case .file(let path):
             // Opening, hashing, waiting for the lock and extracting all block: on a thread of

@@ -68,7 +68,7 @@ extension ProviderRegistry {
         annotations: [(key: String, value: String)] = [], progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> SlicedPushResult {
         let policy = VerificationPolicy(allowsExpired: false)
-        let verify = { () throws(RegistryError) -> VerifiedArchive in
+        let verify = { @Sendable () throws(RegistryError) -> VerifiedArchive in
             do throws(ProviderArchiveError) {
                 return try ProviderArchive.verify(path: path, policy: policy)
             } catch {
@@ -81,7 +81,10 @@ extension ProviderRegistry {
             var slices: [PlatformSliceDescription] = []
             var entries: [OCIImageIndex.Entry] = []
             for target in archive.targets.keys.sorted() {
-                let file = try Self.writeSlice(target, of: path, verified: archive, policy: policy)
+                // Written and verified on a thread of its own; the file is this task's alone after.
+                let file = try await offload { () throws(RegistryError) in
+                    HandedOver(try Self.writeSlice(target, of: path, verified: archive, policy: policy))
+                }.value
                 defer { file.sink.discard() }
                 if try await uploader.ensure(.file(file.sink.path), blob: file.layer, progress: progress) { uploaded += 1 }
                 // The target is named on the slice's manifest too; a caller's value for that key yields.
@@ -218,13 +221,22 @@ extension ProviderRegistry {
             if downloads.count == 1 { compressed = slice.archive.isCompressed }
         }
         let path = destination.path(compressed: compressed)
-        do throws(ProviderArchiveError) {
-            let archive = try ProviderArchive.assemble(slicesAt: downloads.map(\.path), to: path, policy: policy)
-            return PullResult(
-                manifestDigest: indexDigest, layerDigest: try Self.digest(ofFileAt: path), path: path, archive: archive, slices: slices)
-        } catch {
-            throw .invalidArchive(error)
+        let parts = downloads.map(\.path)
+        // Reading every slice and writing the archive: on a thread of its own.
+        let (archive, digest) = try await offload { () throws(RegistryError) -> (VerifiedArchive, SHA256Hash) in
+            do throws(ProviderArchiveError) {
+                let archive = try ProviderArchive.assemble(slicesAt: parts, to: path, policy: policy)
+                do throws(ProviderArchiveError) {
+                    return (archive, try Self.digest(ofFileAt: path))
+                } catch {
+                    System.unlink(path)
+                    throw error
+                }
+            } catch {
+                throw .invalidArchive(error)
+            }
         }
+        return PullResult(manifestDigest: indexDigest, layerDigest: digest, path: path, archive: archive, slices: slices)
     }
 
     /// Fetches one slice's manifest, downloads its layer, and verifies it as the slice of

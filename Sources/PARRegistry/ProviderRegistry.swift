@@ -326,12 +326,13 @@ public struct ProviderRegistry: Sendable {
     /// What every push does first, in this order: checks the reference's tag, verifies the
     /// archive with `verify` (before anything is sent), opens a session authenticated to push
     /// to the reference's repository, and uploads the config blob; then runs `body`.
-    func pushing<Verified, Result: Sendable>(
-        _ reference: ImageReference, config: [UInt8], verify: () throws(RegistryError) -> Verified,
+    func pushing<Verified: Sendable, Result: Sendable>(
+        _ reference: ImageReference, config: [UInt8], verify: @escaping @Sendable () throws(RegistryError) -> Verified,
         _ body: (PushContext, Verified) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
         let tag = try checkedTag(of: reference, forPush: true)
-        let verified = try verify()
+        // Reading the whole archive: on a thread of its own, never a cooperative one.
+        let verified = try await offload(verify)
         let configBlob = Self.configDescriptor(config)
         return try await withSession(reference) { session throws(RegistryError) in
             let scope = "repository:\(reference.repository):pull,push"

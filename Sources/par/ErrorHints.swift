@@ -1,3 +1,4 @@
+import PARContainer
 import PARHost
 import PARNKeys
 import PARRegistry
@@ -26,6 +27,7 @@ enum ErrorHints {
         case let error as ProviderArchiveError: hint(for: error)
         case let error as KeyFileError: hint(for: error)
         case let error as ProviderCacheError: hint(for: error)
+        case is InflateBackendError: ": set it to zlib or isal, or unset it"
         default: nil
         }
     }

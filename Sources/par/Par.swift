@@ -39,7 +39,7 @@ struct Par: AsyncParsableCommand {
         do {
             _ = try InflateBackend.chosen(by: ProcessInfo.processInfo.environment["PAR_INFLATE"])
         } catch {
-            report(CLIError("\(error)"), format: format)
+            report(CLIError(ErrorHints.message(for: error)), format: format)
         }
         if let invalid = GlobalOutput.firstNonUTF8Argument() {
             report(CLIError("argument \(invalid.index) (\(invalid.shown)) is not valid UTF-8: par takes names and paths in UTF-8; rename the file"), format: format)

@@ -55,7 +55,7 @@ struct RunCommand: AsyncParsableCommand {
             let prepared = try await closing(client) { client in
                 try await cache.open().prepare(
                     providerSource, target: target, policy: trust.policy, offline: offline, registry: client,
-                    events: { console.note($0.description) })
+                    allowsLatest: registry.allowLatest, events: { console.note($0.description) })
             }
             let document = try host.document(providerKey: prepared.claims.subject)
             // The registry client is shut down, its HTTP connections and their threads' work

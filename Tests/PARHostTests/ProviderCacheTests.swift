@@ -344,6 +344,20 @@ func cacheError(_ body: () async throws -> Void) async -> ProviderCacheError? {
             }
             #expect(reference.description.hasPrefix("127.0.0.1:9/providers/p"))
         }
+        // Offline, with no client: refused too, unless the caller allows it.
+        let latest = try ImageReference("127.0.0.1:9/providers/p:latest")
+        let offline = await cacheError { _ = try await bench.prepare(.reference(latest), offline: true) }
+        guard case .registry(.latestRefused)? = offline else {
+            Issue.record("expected latest refused offline, got \(String(describing: offline))")
+            return
+        }
+        let allowed = await cacheError {
+            _ = try await bench.cache.prepare(.reference(latest), offline: true, allowsLatest: true)
+        }
+        guard case .notCached? = allowed else {
+            Issue.record("expected not cached, got \(String(describing: allowed))")
+            return
+        }
         await client.shutdown()
     }
 }
