@@ -55,25 +55,23 @@ import Testing
     @Test func aPruneLoopBesideOneHundredRunsNeverFailsOne() throws {
         try provider.archive(exitCode: 9)
         #expect(try run("provider.par").status == 9)
-        let stop = ManagedAtomicFlag()
-        let prunes = ManagedCounter()
-        let done = DispatchSemaphore(value: 0)
+        let stop = Monitor(false)
+        let prunes = Monitor(0)
         let work = self.work
         // A thread of its own: the tests' cooperative pool may be busy with blocking tests.
-        Thread {
-            while !stop.isSet {
+        let pruner = try WorkerThread {
+            while !stop.value {
                 _ = try? work.par(["cache", "prune", "--max-size", "0", "--cache-dir", "cache"])
-                prunes.increment()
+                prunes.withLock { $0 += 1 }
             }
-            done.signal()
-        }.start()
+        }
         var failures: [String] = []
         for round in 0..<100 {
             let result = try run("provider.par")
             if result.status != 9 { failures.append("round \(round): exit \(result.status): \(result.error)") }
         }
-        stop.set()
-        done.wait()
+        stop.withLock { $0 = true }
+        pruner.join()
         #expect(failures.isEmpty, "\(failures)")
         #expect(prunes.value > 10, "only \(prunes.value) prunes ran beside the runs")
     }
@@ -185,21 +183,4 @@ import Testing
         expectFailure(try work.par(["inspect", "x.par"], environment: ["PAR_INFLATE": "bogus"]), saying: "PAR_INFLATE=bogus names no inflate backend: set it to zlib or isal, or unset it")
         #expect(try work.par(["--version"], environment: ["PAR_INFLATE": "zlib"]).output.contains("inflate: zlib"))
     }
-}
-
-/// A count one thread adds to and another reads.
-final class ManagedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
-}
-
-/// A flag one thread sets and another reads.
-final class ManagedAtomicFlag: @unchecked Sendable {
-    // A lock, not an atomic: this is test code, and a lock is plainly right.
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }
