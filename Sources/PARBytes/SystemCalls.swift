@@ -236,6 +236,13 @@ package enum System {
         return 0
     }
 
+    /// Waits until a pipe has bytes to read or its writers are gone: a named pipe opened
+    /// before its writer reads as ended until then.
+    package static func waitUntilReadable(_ descriptor: Int32) {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        _ = retryingOnInterrupt { poll(&entry, 1, -1) }
+    }
+
     /// Whether a descriptor is a terminal.
     package static func isTerminal(_ descriptor: Int32) -> Bool {
         isatty(descriptor) == 1

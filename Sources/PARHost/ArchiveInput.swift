@@ -42,6 +42,8 @@ final class ArchiveInput {
             identity = Self.identity(of: status)
         } else if status.isPipe {
             defer { System.close(opened) }
+            // A named pipe opened before its writer would read as empty: wait for the writer.
+            System.waitUntilReadable(opened)
             (descriptor, knownDigest) = try Self.spool(FileSource(borrowing: opened, path: path), into: spoolFolder, for: path)
             identity = nil
         } else {

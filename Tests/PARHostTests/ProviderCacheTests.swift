@@ -158,12 +158,24 @@ func cacheError(_ body: () async throws -> Void) async -> ProviderCacheError? {
         let pipe = bench.directory + "/fifo"
         #expect(mkfifo(pipe, 0o600) == 0)
         let bytes = try bench.read(archive)
+        // The reader first: a named pipe opened before its writer must wait for it, not read
+        // as empty. The writer gives up after 10 s without a reader, so a failure never hangs.
+        let cache = self.bench
+        let preparing = Task { try await cache.prepare(.file(pipe)) }
+        try await Task.sleep(for: .milliseconds(300))
         let writer = try WorkerThread {
-            let descriptor = open(pipe, O_WRONLY)
+            var descriptor: Int32 = -1
+            let deadline = ContinuousClock.now + .seconds(10)
+            while descriptor < 0, ContinuousClock.now < deadline {
+                descriptor = open(pipe, O_WRONLY | O_NONBLOCK)
+                if descriptor < 0 { usleep(10_000) }
+            }
+            guard descriptor >= 0 else { return }
+            _ = fcntl(descriptor, F_SETFL, 0)
             _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             close(descriptor)
         }
-        let prepared = try await bench.prepare(.file(pipe))
+        let prepared = try await preparing.value
         writer.join()
         #expect(prepared.archiveDigest == SHA256Hash.of(bytes))
         #expect(try bench.read(prepared.path) == binary)
