@@ -5,8 +5,10 @@ import PARBytes
 /// Concatenated members (as `cat a.gz b.gz` or pigz write them) read as one stream. Each
 /// member's header (FEXTRA, FNAME, FCOMMENT, FHCRC checked when present; reserved flags
 /// refused), CRC-32 and length are checked here, the same way whichever library inflates
-/// the deflate data, ISA-L's or zlib's (see ``InflateBackend``): both give the same verdict
-/// and the same words. Anything after the last member other than another member is refused.
+/// the deflate data, ISA-L's or zlib's (see ``InflateBackend``). Whatever zlib accepts, ISA-L
+/// accepts with the same bytes; ISA-L also reads a block whose Huffman code is incomplete,
+/// which zlib refuses, but only bytes matching the trailer's CRC-32 and length get through.
+/// Anything after the last member other than another member is refused.
 public final class GzipReader: ByteSource {
     private let source: any ByteSource
     private let inflater: any Inflater
