@@ -39,13 +39,14 @@ let package = Package(
         .target(name: "CPARIsal"),
         // Removes temporary files on SIGINT/SIGTERM/SIGHUP: a signal handler's state must be C atomics.
         .target(name: "CPARSignals"),
-        // Starting a provider as the host does: the signal state and descriptors a clean exec needs.
+        // Starting a provider as the host does, or a tool par runs (wasm-tools): the signal
+        // state and descriptors a clean exec needs.
         .target(name: "CPARProcess"),
         // Layer 0, the base: byte streams and their wrappers, POSIX files (atomic files,
         // locks, signal cleanup), JSON, and the SHA-256 type with its streaming hasher.
         .target(
             name: "PARBytes",
-            dependencies: ["CPARSignals", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CPARSignals", "CPARProcess", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Layer 1: nkeys encoding, Ed25519 key pairs and signatures, wash's key folders.
         .target(

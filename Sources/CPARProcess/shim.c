@@ -151,3 +151,13 @@ int CPARProcess_exec(int program, int input, char *const argv[], char *const env
     pthread_sigmask(SIG_SETMASK, &previous, NULL);
     return code;
 }
+
+int CPARProcess_spawnClosesFrom(posix_spawn_file_actions_t *actions, int low) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, low);
+#else
+    (void)actions;
+    (void)low;
+    return ENOSYS;
+#endif
+}

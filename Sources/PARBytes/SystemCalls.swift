@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+internal import CPARProcess
 
 // The package's system layer: every call into the C library above PARBytes goes through
 // here (threads through Threads.swift), with the EINTR loops, the `stat` field names and the
@@ -319,6 +320,26 @@ package enum System {
         if unlinked { _ = unlinkPath(path) }
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         return (descriptor, path)
+    }
+
+    /// A descriptor reading `bytes` from their start, for another program's standard input:
+    /// a sealed memory file, else an unlinked temporary file (0600) in `TMPDIR` or `/tmp`.
+    ///
+    /// - Throws: ``FileError`` when neither could be made and written.
+    package static func readableCopy(of bytes: [UInt8]) throws(FileError) -> Int32 {
+        let memory = bytes.withUnsafeBufferPointer { CPARProcess_memoryFile($0.baseAddress, $0.count) }
+        if memory >= 0 { return memory }
+        let folder = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let file = try makeTemporaryFile(prefix: folder + "/par-input-", unlinked: true).descriptor
+        let written = bytes.withUnsafeBytes { writeAll(file, $0) }
+        do throws(FileError) {
+            guard written == 0 else { throw FileError(operation: "write", path: folder, code: written) }
+            try rewind(file, path: folder)
+        } catch {
+            close(file)
+            throw error
+        }
+        return file
     }
 
     // MARK: Processes

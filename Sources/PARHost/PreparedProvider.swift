@@ -82,27 +82,13 @@ public final class PreparedProvider: Sendable {
         throw .cannotStart(path: path, code: code)
     }
 
-    /// A descriptor reading `bytes` from their start: a sealed memory file, else an unlinked
-    /// temporary file (0600).
+    /// A descriptor reading `bytes` from their start (see `System.readableCopy(of:)`).
     private static func inputFile(holding bytes: [UInt8], for path: String) throws(ProviderCacheError) -> Int32 {
-        let memory = bytes.withUnsafeBufferPointer { CPARProcess_memoryFile($0.baseAddress, $0.count) }
-        if memory >= 0 { return memory }
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        let file: Int32
         do {
-            file = try System.makeTemporaryFile(prefix: folder + "/par-host-data-", unlinked: true).descriptor
+            return try System.readableCopy(of: bytes)
         } catch {
             throw .cannotStart(path: path, code: error.code)
         }
-        let written = bytes.withUnsafeBytes { System.writeAll(file, $0) }
-        do throws(FileError) {
-            guard written == 0 else { throw FileError(operation: "write", path: folder, code: written) }
-            try System.rewind(file, path: folder)
-        } catch {
-            System.close(file)
-            throw .cannotStart(path: path, code: error.code)
-        }
-        return file
     }
 }
 

@@ -114,43 +114,37 @@ public struct DockerCredentials: Sendable {
 
     /// The most bytes read of a docker config file or of a credential helper's answer.
     static let maximumSize = 4 << 20
+    /// How long a credential helper may take to answer (one that asks a person, a keychain
+    /// prompt, has time; one that hangs does not hang par).
+    static let helperTimeLimit: Duration = .seconds(120)
 
     /// Runs `docker-credential-HELPER get` for a server.
     private static func ask(helper: String, server: String) throws(RegistryError) -> RegistryCredentials? {
         guard helper.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw .credentialHelper(name: helper, reason: "the name has characters a program name does not")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker-credential-" + helper, "get"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let program = "docker-credential-" + helper
+        guard let executable = ChildProcess.locate(program, searchPath: ProcessInfo.processInfo.environment["PATH"]) else {
+            throw .credentialHelper(name: helper, reason: "\(program) is not installed")
+        }
+        let outcome: ChildProcess.Outcome
         do {
-            try process.run()
+            // Bounded while reading and in time: a helper that answers without end, or never, is stopped.
+            outcome = try ChildProcess.run(
+                executable, arguments: ["get"], standardInput: Array(server.utf8), timeLimit: helperTimeLimit, outputLimit: maximumSize)
+        } catch .outputTooLarge {
+            throw .credentialHelper(name: helper, reason: "\(program) get answered more than \(maximumSize >> 20) MiB")
+        } catch .timedOut {
+            throw .credentialHelper(name: helper, reason: "\(program) get did not answer in \(helperTimeLimit.components.seconds) s")
         } catch {
-            throw .credentialHelper(name: helper, reason: "docker-credential-\(helper) cannot be run")
+            throw .credentialHelper(name: helper, reason: "\(program) cannot be run")
         }
-        input.fileHandleForWriting.write(Data(server.utf8))
-        try? input.fileHandleForWriting.close()
-        // Bounded while reading: a helper that answers without end is stopped, not buffered.
-        let reply = try? FileSource(borrowing: output.fileHandleForReading.fileDescriptor, path: "docker-credential-\(helper)")
-            .readAll(limit: maximumSize)
-        guard let answer = reply ?? nil else {
-            process.terminate()
-            process.waitUntilExit()
-            throw .credentialHelper(name: helper, reason: "docker-credential-\(helper) get answered more than \(maximumSize >> 20) MiB")
-        }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let answer = outcome.output
+        guard outcome.succeeded else {
             // The helpers' own words for "nothing saved": docker treats it as no credentials.
-            if process.terminationReason == .exit, process.terminationStatus == 127 {
-                throw .credentialHelper(name: helper, reason: "docker-credential-\(helper) is not installed")
-            }
             if String(decoding: answer, as: UTF8.self).lowercased().contains("credentials not found") { return nil }
-            throw .credentialHelper(name: helper, reason: "docker-credential-\(helper) get exited with \(process.terminationStatus)")
+            let ending = outcome.status.map { "exited with \($0)" } ?? "was killed by signal \(outcome.signal ?? 0)"
+            throw .credentialHelper(name: helper, reason: "\(program) get \(ending)")
         }
         guard let json = try? JSONValue(parsing: Array(answer)), case .string(let secret)? = json["Secret"] else {
             throw .credentialHelper(name: helper, reason: "docker-credential-\(helper) get answered something other than its JSON")

@@ -8,6 +8,7 @@
 // signal and exec, with nothing in between that could allocate or take a lock.
 #include <stddef.h>
 #include <stdint.h>
+#include <spawn.h>
 
 /// Whether `signal` was ignored when the process started (recorded before main runs).
 int CPARProcess_inheritedIgnored(int signal);
@@ -24,5 +25,9 @@ int CPARProcess_memoryFile(const uint8_t *bytes, size_t count);
 /// stay open. Returns only on failure, with the error number: the dispositions and
 /// descriptors are then already changed, so the caller should end the process.
 int CPARProcess_exec(int program, int input, char *const argv[], char *const envp[]);
+
+/// Adds "close every descriptor from `low` up" to a `posix_spawn` file-actions object, where
+/// the C library has it (glibc 2.34 and later). Returns 0, or ENOSYS where it does not.
+int CPARProcess_spawnClosesFrom(posix_spawn_file_actions_t *actions, int low);
 
 #endif
