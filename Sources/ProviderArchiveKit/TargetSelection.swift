@@ -6,4 +6,7 @@ public enum TargetSelection: Hashable, Sendable {
     case all
     /// One target, which must be present; the others are hashed and checked, not kept.
     case only(Target)
+    /// No binary: world.wasm alone is kept, when there is one. Every binary is still
+    /// hashed and checked, and none is required (a platform slice loads too).
+    case worldOnly
 }

@@ -31,11 +31,13 @@ struct CreateCommand: ParsableCommand {
     @Option(name: [.customShort("j"), .long], help: "A JSON schema file for the provider's configuration (env WASH_JSON_SCHEMA).")
     var schema: String?
 
-    @Option(name: .long, help: "A WIT world encoded as a WebAssembly component, stored as world.wasm.")
-    var witWorld: String?
-
-    @Option(name: .long, help: "wash's WIT folder (env WIT_DIR): not supported, see --wit-world.")
+    @Option(
+        name: .long,
+        help: "A folder of WIT (with its deps/), encoded by wasm-tools and stored as world.wasm (env WIT_DIR).")
     var witDirectory: String?
+
+    @Option(name: .long, help: "A WIT world already encoded as a WebAssembly component, stored as world.wasm.")
+    var witWorld: String?
 
     @Option(name: .shortAndLong, help: "A provider binary; repeat for several targets.")
     var binary: [String] = []
@@ -54,8 +56,8 @@ struct CreateCommand: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if witDirectory != nil {
-            throw ValidationError(Self.noWITEncoder)
+        if witDirectory != nil, witWorld != nil {
+            throw ValidationError("--wit-directory and --wit-world both give the WIT world: pass one")
         }
         guard !binary.isEmpty else { throw ValidationError("no --binary given: name the provider executable to pack") }
         if arch.isEmpty, binary.count > 1 {
@@ -70,14 +72,8 @@ struct CreateCommand: ParsableCommand {
         }
     }
 
-    private static let noWITEncoder =
-        "--wit-directory (WIT_DIR) needs a WIT-to-component encoder, which par does not have: encode the world with `wasm-tools component wit DIR --wasm -o world.wasm` and pass --wit-world world.wasm"
-
     func run() throws {
         try output.run { console in
-            if ProcessInfo.processInfo.environment["WIT_DIR"].map({ !$0.isEmpty }) == true {
-                throw CLIError(Self.noWITEncoder)
-            }
             // validate() paired them: a lone binary without --arch is native.
             let targets = arch.isEmpty ? [(binary[0], Target.native)] : Array(zip(binary, arch))
             var archive = ProviderArchiveBuilder(name: name, vendor: vendor, revision: revision, version: providerVersion)
@@ -90,7 +86,7 @@ struct CreateCommand: ParsableCommand {
             }
             let schemaFile = schema ?? ProcessInfo.processInfo.environment["WASH_JSON_SCHEMA"].flatMap { $0.isEmpty ? nil : $0 }
             if let schemaFile { archive.configSchema = try readSchema(schemaFile) }
-            if let witWorld { archive.world = try readFile(witWorld, flag: "--wit-world", limit: InputLimits.witWorld) }
+            try addWorld(to: &archive)
 
             let stem = URL(fileURLWithPath: targets[0].0).deletingPathExtension().lastPathComponent
             let path = destination ?? "./\(stem).par"
@@ -111,6 +107,27 @@ struct CreateCommand: ParsableCommand {
                     ("service", .string(subject.publicKey.encoded)),
                     ("targets", .strings(archive.targets.map(\.name))),
                 ])
+        }
+    }
+
+    /// The WIT world, from --wit-directory (or WIT_DIR, as wash reads it, unless --wit-world
+    /// is given) through wasm-tools, or from --wit-world as it is; checked to be a component.
+    private func addWorld(to archive: inout ProviderArchiveBuilder) throws {
+        let folder = witDirectory ?? (witWorld == nil ? ProcessInfo.processInfo.environment["WIT_DIR"].flatMap { $0.isEmpty ? nil : $0 } : nil)
+        let (flag, bytes): (String, [UInt8])
+        if let folder {
+            flag = "--wit-directory \(folder)"
+            bytes = try WasmTools.locate(for: "--wit-directory").encode(folder: folder)
+        } else if let witWorld {
+            flag = "--wit-world \(witWorld)"
+            bytes = try readFile(witWorld, flag: "--wit-world", limit: InputLimits.witWorld)
+        } else {
+            return
+        }
+        do {
+            try archive.setWorld(bytes)
+        } catch {
+            throw CLIError("\(flag): \(error): encode a WIT folder with --wit-directory DIR (or wasm-tools component wit DIR --wasm)")
         }
     }
 }

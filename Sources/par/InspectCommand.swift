@@ -25,10 +25,12 @@ struct InspectCommand: AsyncParsableCommand {
     @Flag(help: "Print only the raw claims.jwt (not verified).")
     var jwtOnly = false
 
-    @Flag(help: "wash's: print the WIT world; not supported (par has no WIT decoder).")
+    @Flag(
+        name: [.long, .customLong("world")],
+        help: "Print the archive's WIT world (world.wasm) as text, decoded by wasm-tools, instead of its claims.")
     var wit = false
 
-    @Flag(help: "Accepted as in wash; par keeps no cache, so every reference is pulled.")
+    @Flag(help: "Accepted as in wash: inspect always pulls a reference; it never reads par's provider cache.")
     var noCache = false
 
     @OptionGroup(title: "Registry (when ARCHIVE is a reference)") var registry: RegistryOptions
@@ -36,8 +38,8 @@ struct InspectCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if wit {
-            throw ValidationError("--wit needs a WIT decoder, which par does not have: extract world.wasm with `tar -xzf ARCHIVE world.wasm` and run `wasm-tools component wit world.wasm`")
+        if wit, jwtOnly {
+            throw ValidationError("--wit and --jwt-only each choose what to print: pass one")
         }
     }
 
@@ -54,6 +56,7 @@ struct InspectCommand: AsyncParsableCommand {
                 let token = try ProviderArchive.tokenWithoutVerifying(path: file)
                 return CommandResult(text: [token], json: [("token", .string(token))])
             }
+            if wit { return try witText(file) }
             let report: VerifiedArchive?
             let failure: ProviderArchiveError?
             do throws(ProviderArchiveError) {
@@ -96,6 +99,41 @@ struct InspectCommand: AsyncParsableCommand {
             }
             return CommandResult(text: table, json: json)
         }
+    }
+
+    /// The archive's WIT world as text, as `wash inspect --wit` prints it: the archive is
+    /// verified first (world.wasm's hash is signed), then wasm-tools decodes the world.
+    private func witText(_ file: String) throws -> CommandResult {
+        let policy = VerificationPolicy(allowsExpired: true)
+        let report: VerifiedArchive
+        do throws(ProviderArchiveError) {
+            do throws(ProviderArchiveError) {
+                report = try ProviderArchive.verify(path: file, policy: policy)
+            } catch .platformSlice {
+                report = try ProviderArchive.verifySlice(path: file, policy: policy)
+            }
+        } catch {
+            throw CLIError("\(archive) failed verification: \(ErrorHints.message(for: error))")
+        }
+        guard let info = report.world else {
+            throw CLIError("No wit encoded in PAR: \(archive) has no world.wasm (par create --wit-directory DIR embeds one)")
+        }
+        // Checked before it is read into memory.
+        guard info.size <= UInt64(InputLimits.witWorld) else {
+            throw CLIError(
+                "\(archive): world.wasm is \(formatBytes(info.size)), more than the \(formatBytes(UInt64(InputLimits.witWorld))) par reads for a WIT world"
+            )
+        }
+        let world: [UInt8]
+        do throws(ProviderArchiveError) {
+            world = try ProviderArchive.load(path: file, selection: .worldOnly, policy: policy).world ?? []
+        } catch {
+            throw CLIError("\(archive) failed verification: \(ErrorHints.message(for: error))")
+        }
+        let text = try WasmTools.locate(for: "--wit").text(of: world)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return CommandResult(text: lines, json: [("wit", .string(text))])
     }
 
     /// The platform slices, when ARCHIVE is a reference to an image index.

@@ -31,6 +31,7 @@ import Testing
         let bytes = try fixture.tar([("claims.jwt", Array(try fixture.token(hashes: [linux: binary]).utf8)), ("x86_64-linux.bin", changed)])
         #expect(load(bytes) == .hashMismatch(entry: "x86_64-linux.bin", claimed: sha256(binary), actual: sha256(changed)))
         #expect(load(bytes, .only(linux)) == .hashMismatch(entry: "x86_64-linux.bin", claimed: sha256(binary), actual: sha256(changed)))
+        #expect(load(bytes, .worldOnly) == .hashMismatch(entry: "x86_64-linux.bin", claimed: sha256(binary), actual: sha256(changed)))
         #expect(load(bytes)?.description == "x86_64-linux.bin does not match the hash in claims.jwt: the archive was changed after signing")
     }
 

@@ -14,7 +14,8 @@ import Testing
         try work.write(pattern(2_000_000), to: "http-server")
         try work.write(pattern(4000, seed: 5), to: "http-server-mac")
         try work.write(Array(#"{"type":"object","properties":{"port":{"type":"integer"}}}"#.utf8), to: "schema.json")
-        try work.write(pattern(300, seed: 7), to: "world.wasm")
+        // A component's preamble, then anything: par stores the world as given.
+        try work.write(WorldEncoding.componentPreamble + pattern(300, seed: 7), to: "world.wasm")
 
         var create = ["create", "-n", "HTTP Server", "-v", "acme", "--version", "0.23.0", "-r", "4", "-b", "http-server",
                       "-a", "x86_64-linux", "-j", "schema.json", "--wit-world", "world.wasm"]
