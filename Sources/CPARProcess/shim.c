@@ -161,3 +161,14 @@ int CPARProcess_spawnClosesFrom(posix_spawn_file_actions_t *actions, int low) {
     return ENOSYS;
 #endif
 }
+
+int CPARProcess_closeOnExecPipe(int ends[2]) {
+#if defined(__linux__)
+    return pipe2(ends, O_CLOEXEC);
+#else
+    if (pipe(ends) != 0) return -1;
+    (void)fcntl(ends[0], F_SETFD, FD_CLOEXEC);
+    (void)fcntl(ends[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}

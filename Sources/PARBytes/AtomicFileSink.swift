@@ -210,9 +210,10 @@ package final class AtomicFileSink: ByteSink {
         guard let directory = opendir(folder.isEmpty ? "." : folder) else { return }
         defer { closedir(directory) }
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            // Read in place: a record can be shorter than `struct dirent`, so copying the
+            // whole d_name array out can read past the end of the directory buffer.
+            let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 0
+            let name = String(cString: (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(prefix), name.hasSuffix(".tmp") else { continue }
             let owner = name.dropFirst(prefix.count).prefix(while: { $0 != "-" })
             guard let pid = pid_t(owner), pid > 0, pid != getpid() else { continue }

@@ -6,15 +6,19 @@ package enum ChildProcessError: Error, Equatable, Sendable, CustomStringConverti
     case timedOut(executable: String, limit: Duration)
     /// It wrote more than its limit to standard output, and was killed.
     case outputTooLarge(executable: String, limit: Int)
+    /// Waiting for it failed (`poll` or `waitpid`, with the error number); it was killed.
+    case waitFailed(executable: String, code: Int32)
 
     package var description: String {
         switch self {
         case .cannotStart(let executable, let code):
             "cannot start \(executable): \(Errno.message(code))"
         case .timedOut(let executable, let limit):
-            "\(executable) ran longer than \(limit.components.seconds) s and was stopped"
+            "\(executable) ran longer than \(limit) and was stopped"
         case .outputTooLarge(let executable, let limit):
             "\(executable) wrote more than \(limit) bytes and was stopped"
+        case .waitFailed(let executable, let code):
+            "could not wait for \(executable): \(Errno.message(code))"
         }
     }
 }

@@ -113,21 +113,24 @@ struct CreateCommand: ParsableCommand {
     /// The WIT world, from --wit-directory (or WIT_DIR, as wash reads it, unless --wit-world
     /// is given) through wasm-tools, or from --wit-world as it is; checked to be a component.
     private func addWorld(to archive: inout ProviderArchiveBuilder) throws {
-        let folder = witDirectory ?? (witWorld == nil ? ProcessInfo.processInfo.environment["WIT_DIR"].flatMap { $0.isEmpty ? nil : $0 } : nil)
-        let (flag, bytes): (String, [UInt8])
-        if let folder {
-            flag = "--wit-directory \(folder)"
-            bytes = try WasmTools.locate(for: "--wit-directory").encode(folder: folder)
+        let fromEnvironment = witWorld == nil ? ProcessInfo.processInfo.environment["WIT_DIR"].flatMap { $0.isEmpty ? nil : $0 } : nil
+        let (label, bytes, advice): (String, [UInt8], String)
+        if let folder = witDirectory ?? fromEnvironment {
+            // Errors name what the user gave: the flag, or the variable.
+            label = witDirectory != nil ? "--wit-directory \(folder)" : "WIT_DIR=\(folder)"
+            bytes = try WasmTools.locate(for: label).encode(folder: folder, label: label)
+            advice = "check that PAR_WASM_TOOLS (or wasm-tools on PATH) is the Bytecode Alliance's wasm-tools"
         } else if let witWorld {
-            flag = "--wit-world \(witWorld)"
+            label = "--wit-world \(witWorld)"
             bytes = try readFile(witWorld, flag: "--wit-world", limit: InputLimits.witWorld)
+            advice = "encode a WIT folder with --wit-directory DIR (or wasm-tools component wit DIR --wasm)"
         } else {
             return
         }
         do {
             try archive.setWorld(bytes)
         } catch {
-            throw CLIError("\(flag): \(error): encode a WIT folder with --wit-directory DIR (or wasm-tools component wit DIR --wasm)")
+            throw CLIError("\(label): \(error): \(advice)")
         }
     }
 }

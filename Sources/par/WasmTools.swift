@@ -38,9 +38,12 @@ struct WasmTools {
     /// `wasm-tools component wit FOLDER --wasm`, as wash's `Resolve::push_dir` and
     /// `wit_component::encode`.
     ///
-    /// - Throws: `CLIError` with wasm-tools' first error line, starting with `--wit-directory FOLDER`.
-    func encode(folder: String) throws -> [UInt8] {
-        let purpose = "--wit-directory \(folder)"
+    /// - Parameters:
+    ///   - folder: The WIT folder.
+    ///   - label: What gave it, to start an error line with (`--wit-directory DIR`, `WIT_DIR=DIR`).
+    /// - Throws: `CLIError` with wasm-tools' first error line.
+    func encode(folder: String, label: String) throws -> [UInt8] {
+        let purpose = label
         // A folder wasm-tools could mistake for an option, or a missing one, is said plainly.
         guard (try? System.status(at: folder))?.kind == "a directory" else {
             throw CLIError("\(purpose): no such folder: give the folder that holds the provider's .wit files (and deps/)")

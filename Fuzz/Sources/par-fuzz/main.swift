@@ -55,7 +55,8 @@ func compareBackends(_ bytes: [UInt8]) {
         if accepted(zlib.verdict) {
             isal.verdict == zlib.verdict && isal.count == zlib.count && isal.digest == zlib.digest
         } else if accepted(isal.verdict) {
-            zlib.verdict == "\(GzipError.corrupt("invalid deflate data"))"
+            // Only a stream read to its end had its trailer checked.
+            isal.verdict == "end" && zlib.verdict == "\(GzipError.corrupt("invalid deflate data"))"
         } else {
             true
         }

@@ -26,6 +26,10 @@ int CPARProcess_memoryFile(const uint8_t *bytes, size_t count);
 /// descriptors are then already changed, so the caller should end the process.
 int CPARProcess_exec(int program, int input, char *const argv[], char *const envp[]);
 
+/// Makes a pipe whose two ends are close-on-exec (atomically, with `pipe2`, where there is
+/// one). Returns 0, or -1 with errno.
+int CPARProcess_closeOnExecPipe(int ends[2]);
+
 /// Adds "close every descriptor from `low` up" to a `posix_spawn` file-actions object, where
 /// the C library has it (glibc 2.34 and later). Returns 0, or ENOSYS where it does not.
 int CPARProcess_spawnClosesFrom(posix_spawn_file_actions_t *actions, int low);
