@@ -127,6 +127,28 @@ def measure_backends(ours, theirs, runs, cwd, before=None):
     return median(isal_times), median(zlib_times), (median(their_times) if their_times else None), rss
 
 
+def start_registry(folder):
+    """Starts Debian's docker-registry on a free loopback port, storing in `folder`; returns
+    the process and its address."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    os.makedirs(folder, exist_ok=True)
+    config = os.path.join(folder, "config.yml")
+    with open(config, "w") as out:
+        out.write(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {folder}/data\n"
+                  f"http:\n  addr: 127.0.0.1:{port}\n")
+    process = subprocess.Popen(["docker-registry", "serve", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                return process, f"127.0.0.1:{port}"
+        time.sleep(0.05)
+    process.kill()
+    sys.exit("benchmark: docker-registry did not start")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small input, one run, debug build (for CI)")
@@ -140,7 +162,7 @@ def main():
     run_size = 8_000_000 if args.quick else 50_000_000
     big_run_size = 64 << 20 if args.quick else 500_000_000
 
-    for tool in ("tar", "gzip", "sha256sum", "openssl", "cc", "igzip"):
+    for tool in ("tar", "gzip", "sha256sum", "openssl", "cc", "igzip", "skopeo", "docker-registry"):
         if not shutil.which(tool):
             sys.exit(f"benchmark: {tool} is needed")
     for product in ("par", "par-bench"):
@@ -246,6 +268,40 @@ def main():
         row(f"par run, cold, {big_run_size >> 20} MiB provider", run_big, None, "RSS <= 64 MiB", big_run_size,
             before=lambda: shutil.rmtree(cache, ignore_errors=True))
         row(f"par run, warm, {big_run_size >> 20} MiB provider", run_big, None, "RSS <= 64 MiB", big_run_size)
+
+        # par cp of a four-slice index between two registries, against skopeo copy --all
+        # --preserve-digests of the same index, each into a fresh repository every run (and
+        # skopeo's blob cache emptied, so it cannot mount what an earlier run sent).
+        registries = [start_registry(os.path.join(work, name)) for name in ("source-registry", "destination-registry")]
+        try:
+            sliced = [par, "create", "-n", "sliced", "-v", "bench", "-b", binary, "-a", "x86_64-linux",
+                      "--destination", "sliced.par", "--compress"] + signing
+            subprocess.run(sliced, cwd=work, check=True, stdout=subprocess.DEVNULL)
+            for target in ("aarch64-linux", "x86_64-macos", "aarch64-macos"):
+                subprocess.run([par, "insert", "sliced.par.gz", "-b", binary, "-a", target] + signing, cwd=work, check=True,
+                               stdout=subprocess.DEVNULL)
+            source = f"{registries[0][1]}/bench/sliced:1.0.0"
+            subprocess.run([par, "push", source, "sliced.par.gz", "--insecure", "--platform-slices"], cwd=work, check=True,
+                           stdout=subprocess.DEVNULL)
+            copies = iter(range(1_000_000))
+            destination = registries[1][1]
+
+            def fresh():
+                number = next(copies)
+                for cache in ("/var/lib/containers/cache", os.path.expanduser("~/.local/share/containers/cache")):
+                    shutil.rmtree(cache, ignore_errors=True)
+                with open(os.path.join(work, "copy-number"), "w") as out:
+                    out.write(str(number))
+
+            ours = f"{par} cp {source} {destination}/par-$(cat copy-number)/sliced:1.0.0 --insecure"
+            theirs = (f"skopeo copy -q --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false "
+                      f"docker://{source} docker://{destination}/skopeo-$(cat copy-number)/sliced:1.0.0")
+            sliced_size = os.path.getsize(os.path.join(work, "sliced.par.gz"))
+            row("cp 4-slice index, registry to registry", ours, theirs, "<= 1.5", sliced_size, before=fresh)
+        finally:
+            for process, _ in registries:
+                process.kill()
+                process.wait()
 
         library = subprocess.run([bench, binary, "--runs", str(max(1, min(runs, 3)))], check=True, capture_output=True,
                                  text=True).stdout

@@ -322,6 +322,16 @@ package enum System {
         return (descriptor, path)
     }
 
+    /// Creates a new folder `prefix` + six random characters, 0700.
+    ///
+    /// - Returns: Its path.
+    package static func makeTemporaryFolder(prefix: String) throws(FileError) -> String {
+        var template = Array((prefix + "XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { throw FileError(operation: "create", path: prefix, code: errno) }
+        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
     /// A descriptor reading `bytes` from their start, for another program's standard input:
     /// a sealed memory file, else an unlinked temporary file (0600) in `TMPDIR` or `/tmp`.
     ///

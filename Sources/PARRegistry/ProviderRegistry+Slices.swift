@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import PARBytes
 import PARClaims
 import ProviderArchiveKit
@@ -25,6 +26,20 @@ public struct PlatformSliceDescription: Sendable {
     public let manifestDigest: SHA256Hash
     /// The slice's archive layer.
     public let layer: OCIDescriptor
+    /// The tag that names the slice's manifest by itself (`TAG-OS-ARCH`), when there is one.
+    public var tag: String? = nil
+
+    /// The tag `--slice-tags` gives a slice of an index tagged `indexTag`: the tag, the OS
+    /// and the architecture (and variant, when there is one), such as `0.23.0-linux-amd64`,
+    /// which a host can pull as a plain manifest. `nil` when that would not be a valid tag.
+    ///
+    /// - Parameters:
+    ///   - indexTag: The index's tag.
+    ///   - platform: The slice's platform.
+    public static func sliceTag(_ indexTag: String, platform: OCIPlatform) -> String? {
+        let tag = ([indexTag, platform.os, platform.architecture] + (platform.variant.map { [$0] } ?? [])).joined(separator: "-")
+        return OCILayoutReference.isName(tag) ? tag : nil
+    }
 }
 
 extension ProviderRegistry {
@@ -60,12 +75,17 @@ extension ProviderRegistry {
     ///   - reference: Where to push; needs a tag other than `latest` unless ``allowsLatest``.
     ///   - config: The config blob; `{}` by default.
     ///   - annotations: Annotations of the index and of each slice manifest, in order.
+    ///   - sliceTags: Also tag each slice's manifest `TAG-OS-ARCH` (see
+    ///     ``PlatformSliceDescription/sliceTag(_:platform:)``), before the index's tag: a host
+    ///     that pulls such a tag gets its slice as a plain manifest, and its cache (which keys
+    ///     on the manifest's digest) holds.
     ///   - progress: Bytes of the current slice uploaded, and its size.
     /// - Returns: The tag, the index digest and the slices.
     /// - Throws: ``RegistryError``.
     public func pushSlices(
         archiveAt path: String, to reference: ImageReference, config: [UInt8] = Array("{}".utf8),
-        annotations: [(key: String, value: String)] = [], progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
+        annotations: [(key: String, value: String)] = [], sliceTags: Bool = false,
+        progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> SlicedPushResult {
         let policy = VerificationPolicy(allowsExpired: false)
         let verify = { @Sendable () throws(RegistryError) -> VerifiedArchive in
@@ -94,11 +114,16 @@ extension ProviderRegistry {
                 let digest = SHA256Hash.of(manifest)
                 try await putManifest(manifest, mediaType: Self.manifestMediaType, at: digest.ociDigest, session: session, scope: scope)
                 let platform = OCIPlatform(target: target)
+                var tag: String?
+                if sliceTags {
+                    tag = PlatformSliceDescription.sliceTag(push.tag, platform: platform)
+                    if let tag { try await putManifest(manifest, mediaType: Self.manifestMediaType, at: tag, session: session, scope: scope) }
+                }
                 entries.append(
                     OCIImageIndex.Entry(
                         manifest: OCIDescriptor(mediaType: Self.manifestMediaType, digest: digest, size: UInt64(manifest.count)),
                         platform: platform, annotations: named))
-                slices.append(PlatformSliceDescription(target: target, platform: platform, manifestDigest: digest, layer: file.layer))
+                slices.append(PlatformSliceDescription(target: target, platform: platform, manifestDigest: digest, layer: file.layer, tag: tag))
             }
             let index = OCIImageIndex(manifests: entries, annotations: annotations).serialized
             let indexDigest = try await putManifest(
@@ -156,7 +181,9 @@ extension ProviderRegistry {
             for entry in try OCIImageIndex(parsing: body).manifests {
                 guard let platform = entry.platform else { continue }
                 let (_, layer) = try await sliceManifest(entry, session: session, scope: scope)
-                slices.append(PlatformSliceDescription(target: entry.target, platform: platform, manifestDigest: entry.manifest.digest, layer: layer))
+                let tag = try await sliceTag(of: entry, platform: platform, indexTag: reference.tag, session: session, scope: scope)
+                slices.append(
+                    PlatformSliceDescription(target: entry.target, platform: platform, manifestDigest: entry.manifest.digest, layer: layer, tag: tag))
             }
             return (digest, slices)
         }
@@ -277,6 +304,23 @@ extension ProviderRegistry {
         let manifest = try OCIManifest(parsing: body)
         guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
         return (manifest, layer)
+    }
+
+    /// The slice tag of an index entry (`TAG-OS-ARCH`), when the registry has it and it
+    /// names the entry's manifest (one manifest HEAD); `nil` otherwise.
+    func sliceTag(
+        of entry: OCIImageIndex.Entry, platform: OCIPlatform, indexTag: String?, session: RegistrySession, scope: String
+    ) async throws(RegistryError) -> String? {
+        guard let indexTag, let tag = PlatformSliceDescription.sliceTag(indexTag, platform: platform) else { return nil }
+        let url = session.url("/v2/\(session.reference.repository)/manifests/\(tag)")
+        let head = try await session.send(
+            HTTPRequest(method: .HEAD, url: url, headers: [("Accept", Self.acceptedManifestTypes)]), scope: scope, repeatable: true)
+        guard head.status == 200 else {
+            if head.status == 404 { return nil }
+            throw Self.failure(head, request: "HEAD manifest", notFound: tag)
+        }
+        let digest = head.header("Docker-Content-Digest").flatMap(SHA256Hash.init(ociDigest:))
+        return digest == entry.manifest.digest ? tag : nil
     }
 
     /// The SHA-256 of a file, read in one pass.

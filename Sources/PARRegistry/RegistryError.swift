@@ -60,6 +60,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     case unexpectedResponse(status: Int, request: String, detail: String)
     /// A local file could not be read or written.
     case file(FileError)
+    /// An OCI image layout (a folder, or a tar of one) that cannot be read as one.
+    case invalidLayout(path: String, problem: OCILayoutProblem)
 
     public var description: String {
         switch self {
@@ -119,6 +121,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             "the registry answered \(request) with HTTP \(status)\(detail.isEmpty ? "" : ": \(detail)")"
         case .file(let error):
             error.description
+        case .invalidLayout(let path, let problem):
+            "the image layout \(path) cannot be used: \(problem)"
         }
     }
 

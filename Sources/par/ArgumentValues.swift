@@ -111,3 +111,13 @@ struct ReferenceText: CommandLineValue {
         try ImageReference(text, defaultRegistry: registry?.trimmingCharacters(in: .whitespaces).lowercased())
     }
 }
+
+/// A registry reference (which must name its registry), `oci:PATH[:NAME]` or
+/// `oci-archive:PATH[:NAME]`: where `par cp` reads or writes.
+struct LocationText: CommandLineValue {
+    let location: ProviderLocation
+
+    init(commandLine text: String) throws {
+        location = try ProviderLocation(text)
+    }
+}

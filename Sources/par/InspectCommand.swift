@@ -101,8 +101,9 @@ struct InspectCommand: AsyncParsableCommand {
         }
     }
 
-    /// The archive's WIT world as text, as `wash inspect --wit` prints it: the archive is
-    /// verified first (world.wasm's hash is signed), then wasm-tools decodes the world.
+    /// The archive's WIT world as text, printed by wasm-tools (wash's printer; wasm-tools
+    /// adds the packages the world uses after it): the archive is verified first
+    /// (world.wasm's hash is signed), then world.wasm alone is read again to be printed.
     private func witText(_ file: String) throws -> CommandResult {
         let policy = VerificationPolicy(allowsExpired: true)
         let report: VerifiedArchive
@@ -154,6 +155,7 @@ struct InspectCommand: AsyncParsableCommand {
                 "  " + slice.platform.description.padding(toLength: 16, withPad: " ", startingAt: 0)
                     + (slice.target?.name ?? "").padding(toLength: 18, withPad: " ", startingAt: 0)
                     + formatBytes(slice.layer.size).padding(toLength: 12, withPad: " ", startingAt: 0) + slice.manifestDigest.ociDigest
+                    + (slice.tag.map { "  " + $0 } ?? "")
             }
     }
 

@@ -57,6 +57,7 @@ func sliceDetails(_ slices: [PlatformSliceDescription]) -> JSONValue {
             ("os", .string(slice.platform.os)), ("architecture", .string(slice.platform.architecture)),
             ("target", .optional(slice.target?.name)), ("manifest_digest", .string(slice.manifestDigest.ociDigest)),
             ("layer_digest", .string(slice.layer.digest.ociDigest)), ("size", .integer(slice.layer.size)),
+            ("tag", .optional(slice.tag)),
         ])
     })
 }

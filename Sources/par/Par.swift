@@ -18,7 +18,7 @@ struct Par: AsyncParsableCommand {
             """,
         subcommands: [
             CreateCommand.self, InsertCommand.self, InspectCommand.self, VerifyCommand.self,
-            ExtractCommand.self, KeysCommand.self, PushCommand.self, PullCommand.self, RunCommand.self,
+            ExtractCommand.self, KeysCommand.self, PushCommand.self, PullCommand.self, CopyCommand.self, RunCommand.self,
             CacheCommand.self,
         ]
     )

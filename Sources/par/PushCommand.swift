@@ -31,6 +31,13 @@ struct PushCommand: AsyncParsableCommand {
     @Flag(help: "Push one platform slice per target and an OCI image index of them, so each host downloads only its own binary.")
     var platformSlices = false
 
+    @Flag(help: "With --platform-slices, also tag each slice TAG-OS-ARCH (such as 0.23.0-linux-amd64), for hosts that pull one slice by tag.")
+    var sliceTags = false
+
+    func validate() throws {
+        if sliceTags, !platformSlices { throw ValidationError("--slice-tags tags the slices of --platform-slices: give both") }
+    }
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -44,12 +51,14 @@ struct PushCommand: AsyncParsableCommand {
             if platformSlices {
                 let result = try await withClient(for: reference, console: console) { client in
                     try await console.withTransferProgress("pushing slices") { progress in
-                        try await client.pushSlices(archiveAt: artifact, to: reference, config: configBytes, annotations: pairs, progress: progress)
+                        try await client.pushSlices(
+                            archiveAt: artifact, to: reference, config: configBytes, annotations: pairs, sliceTags: sliceTags, progress: progress)
                     }
                 }
                 let url = "\(reference.registry)/\(reference.repository):\(result.tag)"
                 let lines = result.slices.map { slice in
                     "  \(slice.platform.description.padding(toLength: 16, withPad: " ", startingAt: 0))\((slice.target?.name ?? "").padding(toLength: 18, withPad: " ", startingAt: 0))\(formatBytes(slice.layer.size).padding(toLength: 12, withPad: " ", startingAt: 0))\(slice.manifestDigest.ociDigest)"
+                        + (slice.tag.map { "  \($0)" } ?? "")
                 }
                 return CommandResult(
                     text: ["Successfully pushed \(url) as an image index of \(result.slices.count) platform slices",

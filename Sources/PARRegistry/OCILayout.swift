@@ -1,0 +1,258 @@
+import Foundation
+import PARBytes
+
+/// An OCI image layout folder (image-spec `image-layout.md`), as skopeo reads and writes one:
+/// `oci-layout` (`{"imageLayoutVersion":"1.0.0"}`), `index.json` (an image index whose
+/// entries are named by the `org.opencontainers.image.ref.name` annotation) and every blob,
+/// manifests included, under `blobs/sha256/HEX`.
+///
+/// Nothing in a layout is trusted: `index.json` is read up to 4 MiB, a blob is found only by
+/// a digest (so by 64 hex digits, never a path the layout chose), and every blob read is
+/// held to its descriptor's size and digest. Writes never show a half-written file: each
+/// blob is written under a temporary name beside its place and renamed there once its
+/// digest is checked, and `index.json` is replaced by rename while its lock is held, so two
+/// copies into one layout both land. The calls block: async callers offload them.
+struct OCILayout: Sendable {
+    static let nameAnnotation = "org.opencontainers.image.ref.name"
+    static let maximumIndexSize = 4 << 20
+    static let versionDocument = Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
+
+    /// The layout's folder.
+    let folder: String
+
+    /// One entry of `index.json`: its descriptor, its name, and its JSON as written (kept
+    /// whole when the index is rewritten).
+    struct Entry {
+        var descriptor: OCIDescriptor
+        var name: String?
+        var json: JSONValue
+    }
+
+    /// Opens an existing layout.
+    ///
+    /// - Throws: ``OCILayoutProblem/notALayout`` when `oci-layout` is missing or says another version.
+    init(existingAt folder: String) throws(RegistryError) {
+        self.folder = folder
+        let version: [UInt8]
+        do {
+            version = try Self.read(folder + "/oci-layout", limit: 4096) ?? []
+        } catch {
+            if error.isNotFound { throw .invalidLayout(path: folder, problem: .notALayout) }
+            throw .file(error)
+        }
+        guard let json = try? JSONValue(parsing: version), json["imageLayoutVersion"]?.stringValue == "1.0.0" else {
+            throw .invalidLayout(path: folder, problem: .notALayout)
+        }
+    }
+
+    /// Opens a layout to write into, making the folder, `oci-layout`, an empty `index.json`
+    /// and `blobs/sha256/` when they are missing.
+    static func creating(at folder: String) throws(RegistryError) -> OCILayout {
+        do throws(FileError) {
+            for path in [folder, folder + "/blobs", folder + "/blobs/sha256"] {
+                _ = try System.makeFolder(path, permissions: 0o755)
+            }
+            for (name, content) in [("oci-layout", versionDocument), ("index.json", emptyIndex)] {
+                let sink = try AtomicFileSink(destination: folder + "/" + name, mode: 0o644)
+                do {
+                    try sink.write(content)
+                } catch {
+                    sink.discard()
+                    throw error as? FileError ?? FileError(operation: "write", path: folder + "/" + name, code: Errno.inputOutput)
+                }
+                // A file already there is kept (another copy made it first).
+                do {
+                    try sink.commit(replacingExisting: false)
+                } catch where error.code == Errno.exists {
+                }
+            }
+        } catch {
+            throw .file(error)
+        }
+        return try OCILayout(existingAt: folder)
+    }
+
+    private static let emptyIndex = Array(
+        JSONValue.object([("schemaVersion", .number("2")), ("mediaType", .string(OCIImageIndex.mediaType)), ("manifests", .array([]))])
+            .serialized.utf8)
+
+    // MARK: Reading
+
+    /// The entries of `index.json`, in order.
+    func entries() throws(RegistryError) -> [Entry] {
+        let path = folder + "/index.json"
+        let bytes: [UInt8]?
+        do {
+            bytes = try Self.read(path, limit: Self.maximumIndexSize)
+        } catch {
+            throw error.isNotFound ? .invalidLayout(path: folder, problem: .malformedIndex("there is none")) : .file(error)
+        }
+        return try parseEntries(bytes)
+    }
+
+    /// The entries of an `index.json` read whole (`nil`: it was too large).
+    private func parseEntries(_ bytes: [UInt8]?) throws(RegistryError) -> [Entry] {
+        guard let bytes else { throw .invalidLayout(path: folder, problem: .indexTooLarge(limit: Self.maximumIndexSize)) }
+        guard let json = try? JSONValue(parsing: bytes), case .array(let items)? = json["manifests"] else {
+            throw .invalidLayout(path: folder, problem: .malformedIndex("no manifests array"))
+        }
+        guard items.count <= OCIImageIndex.maximumEntries else {
+            throw .invalidLayout(path: folder, problem: .malformedIndex("more than \(OCIImageIndex.maximumEntries) entries"))
+        }
+        return try items.enumerated().map { number, item throws(RegistryError) in
+            let descriptor: OCIDescriptor
+            do {
+                descriptor = try OCIDescriptor(json: item, what: "entry \(number + 1)")
+            } catch {
+                throw .invalidLayout(path: folder, problem: .malformedIndex("entry \(number + 1) is not a descriptor"))
+            }
+            return Entry(descriptor: descriptor, name: item["annotations"]?[Self.nameAnnotation]?.stringValue, json: item)
+        }
+    }
+
+    /// The entry a name picks: the one entry with it, or with no name, the only entry.
+    func entry(named name: String?) throws(RegistryError) -> OCIDescriptor {
+        let all = try entries()
+        let names = all.compactMap(\.name)
+        guard let name else {
+            guard all.count == 1 else { throw .invalidLayout(path: folder, problem: .nameNeeded(available: names)) }
+            return all[0].descriptor
+        }
+        let matching = all.filter { $0.name == name }
+        guard matching.count < 2 else { throw .invalidLayout(path: folder, problem: .ambiguousName(name)) }
+        guard let found = matching.first else { throw .invalidLayout(path: folder, problem: .nameNotFound(name, available: names)) }
+        return found.descriptor
+    }
+
+    /// Where a blob is kept.
+    func blobPath(_ digest: SHA256Hash) -> String {
+        folder + "/blobs/sha256/" + digest.lowercaseHex
+    }
+
+    /// Whether the layout has a blob of this size (its bytes are checked when read).
+    func hasBlob(_ blob: OCIDescriptor) -> Bool {
+        guard let status = try? System.status(at: blobPath(blob.digest)) else { return false }
+        return status.kind == nil && status.size == blob.size
+    }
+
+    /// A blob small enough to hold (a manifest, a config), checked against its descriptor.
+    func smallBlob(_ blob: OCIDescriptor, limit: Int) throws(RegistryError) -> [UInt8] {
+        guard blob.size <= UInt64(limit) else { throw .answerTooLarge(request: "blob \(blob.digest.ociDigest) of \(folder)", limit: limit) }
+        let bytes: [UInt8]
+        do {
+            bytes = try Self.read(blobPath(blob.digest), limit: limit) ?? []
+        } catch {
+            throw error.isNotFound ? .invalidLayout(path: folder, problem: .missingBlob(blob.digest)) : .file(error)
+        }
+        guard UInt64(bytes.count) == blob.size else {
+            throw .blobSizeMismatch(digest: blob.digest, declared: blob.size, received: UInt64(bytes.count))
+        }
+        let actual = SHA256Hash.of(bytes)
+        guard actual == blob.digest else { throw .digestMismatch(what: "blob in \(folder)", expected: blob.digest, actual: actual) }
+        return bytes
+    }
+
+    /// A blob's bytes, to be read through ``checked(_:)`` or hashed by the caller.
+    func blobSource(_ blob: OCIDescriptor) throws(RegistryError) -> FileSource {
+        do {
+            return try FileSource(path: blobPath(blob.digest))
+        } catch {
+            throw error.isNotFound ? .invalidLayout(path: folder, problem: .missingBlob(blob.digest)) : .file(error)
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes a blob from a stream, unless the layout has it: under a temporary name, held
+    /// to the descriptor's size and digest, then renamed into place.
+    func writeBlob(_ blob: OCIDescriptor, from source: any ByteSource) throws(RegistryError) {
+        if hasBlob(blob) { return }
+        let destination = blobPath(blob.digest)
+        let sink: AtomicFileSink
+        do {
+            sink = try AtomicFileSink(destination: destination, mode: 0o644)
+        } catch {
+            throw .file(error)
+        }
+        do {
+            let digesting = DigestingSink(sink)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            while true {
+                let count = try source.read(into: buffer)
+                if count == 0 { break }
+                guard digesting.size + UInt64(count) <= blob.size else {
+                    throw RegistryError.blobSizeMismatch(digest: blob.digest, declared: blob.size, received: digesting.size + UInt64(count))
+                }
+                try digesting.write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            }
+            guard digesting.size == blob.size else {
+                throw RegistryError.blobSizeMismatch(digest: blob.digest, declared: blob.size, received: digesting.size)
+            }
+            guard digesting.digest == blob.digest else {
+                throw RegistryError.digestMismatch(what: "blob", expected: blob.digest, actual: digesting.digest)
+            }
+            try sink.commit()
+        } catch {
+            sink.discard()
+            throw Self.registryError(error, path: destination)
+        }
+    }
+
+    /// Writes a blob held in memory, unless the layout has it.
+    func writeBlob(_ bytes: [UInt8], as blob: OCIDescriptor) throws(RegistryError) {
+        try writeBlob(blob, from: MemorySource(bytes))
+    }
+
+    /// Names `descriptor` `name` in `index.json`: any entry that had the name loses it (as
+    /// skopeo does), the new entry goes last. Read, changed and replaced under the index's
+    /// lock, so concurrent writers each land.
+    func setName(_ name: String, for descriptor: OCIDescriptor) throws(RegistryError) {
+        let path = folder + "/index.json"
+        do {
+            let lock = try FileLock(path: path)
+            let contents = try lock.contents()
+            let old = try contents.readAll(limit: Self.maximumIndexSize)
+            var kept = try parseEntries(old).filter { $0.name != name }.map(\.json)
+            kept.append(.object(descriptorMembers(descriptor) + [("annotations", .object([(Self.nameAnnotation, .string(name))]))]))
+            let index = JSONValue.object([
+                ("schemaVersion", .number("2")), ("mediaType", .string(OCIImageIndex.mediaType)), ("manifests", .array(kept)),
+            ])
+            let sink = try AtomicFileSink(replacing: path, keeping: try contents.ownership())
+            do {
+                try sink.write(Array(index.serialized.utf8))
+                try sink.commit()
+            } catch {
+                sink.discard()
+                throw error
+            }
+            withExtendedLifetime(lock) {}
+        } catch {
+            throw Self.registryError(error, path: path)
+        }
+    }
+
+    private func descriptorMembers(_ descriptor: OCIDescriptor) -> [(key: String, value: JSONValue)] {
+        if case .object(let members) = descriptor.json { return members }
+        return []
+    }
+
+    /// A whole small file, or `nil` when it is larger than `limit`.
+    private static func read(_ path: String, limit: Int) throws(FileError) -> [UInt8]? {
+        do {
+            return try FileSource(path: path).readAll(limit: limit)
+        } catch let error as FileError {
+            throw error
+        } catch {
+            throw FileError(operation: "read", path: path, code: Errno.inputOutput)
+        }
+    }
+
+    private static func registryError(_ error: any Error, path: String) -> RegistryError {
+        switch error {
+        case let error as RegistryError: error
+        case let error as FileError: .file(error)
+        default: .file(FileError(operation: "write", path: path, code: Errno.inputOutput))
+        }
+    }
+}
