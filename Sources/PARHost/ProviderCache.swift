@@ -129,6 +129,19 @@ public struct ProviderCache: Sendable {
             return try await offload { () throws(ProviderCacheError) -> PreparedProvider in
                 try prepareFile(at: path, target: target, policy: policy, events: events)
             }
+        case .layout(let layout):
+            let manifest: SHA256Hash
+            do {
+                manifest = try await ProviderRegistry.resolve(layout: layout)
+            } catch {
+                throw .registry(error)
+            }
+            return try await prepare(manifest: manifest, source: source, target: target, policy: policy, events: events) {
+                () async throws(RegistryError) in
+                try await ProviderRegistry.pull(
+                    fromLayout: layout, to: .named(folder: root + "/downloads", name: manifest.lowercaseHex), expectedDigest: manifest,
+                    policy: policy, platform: .target(target))
+            }
         case .reference(let reference):
             let manifest = try await manifestDigest(of: reference, offline: offline, registry: registry, events: events)
             // Held, by its descriptor, across the download: other prepares of this manifest
@@ -149,9 +162,34 @@ public struct ProviderCache: Sendable {
             case .absent: break
             }
             guard !offline, let registry else { throw .notCached(source.description) }
-            return try await download(
-                reference, manifest: manifest, target: target, policy: policy, registry: registry, events: events)
+            return try await download(manifest: manifest, target: target, policy: policy, source: source, events: events) {
+                () async throws(RegistryError) in
+                try await registry.pull(
+                    ImageReference.pinning(reference, to: manifest), to: .named(folder: root + "/downloads", name: manifest.lowercaseHex),
+                    expectedDigest: manifest, policy: policy, platform: .target(target))
+            }
         }
+    }
+
+    /// Prepares what a layout's manifest names: from the cache, else pulled out of the layout.
+    private func prepare(
+        manifest: SHA256Hash, source: ProviderSource, target: Target, policy: VerificationPolicy, events: CacheEvents?,
+        pull: () async throws(RegistryError) -> ProviderRegistry.PullResult
+    ) async throws(ProviderCacheError) -> PreparedProvider {
+        let lock = try await offload { () throws(ProviderCacheError) -> CacheLock? in
+            try CacheLock.acquire(lockPath(manifest), shared: false, events: events)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let found = try await offload { () throws(ProviderCacheError) -> Lookup in
+            try cached(manifest: manifest, target: target, policy: policy, source: source, events: events)
+        }
+        switch found {
+        case .ready(let prepared): return prepared
+        case .mismatched(let path): events?(.refetchingBinary(path: path, source: source))
+        case .damaged(let path, let reason): events?(.rebuildingRecord(path: path, reason: reason, source: source))
+        case .absent: break
+        }
+        return try await download(manifest: manifest, target: target, policy: policy, source: source, events: events, pull: pull)
     }
 
     /// Prepares an archive file: opened once, hashed (or known by its record), and, unless
@@ -221,20 +259,17 @@ public struct ProviderCache: Sendable {
         return digest
     }
 
-    /// Pulls the archive a manifest names into `downloads/` (of an image index, only the
-    /// slice of `target`), verified, and fills the cache from it.
+    /// Pulls the archive a manifest names into `downloads/` with `pull` (of an image index,
+    /// only the slice of `target`), verified, and fills the cache from it.
     private func download(
-        _ reference: ImageReference, manifest: SHA256Hash, target: Target, policy: VerificationPolicy,
-        registry: ProviderRegistry, events: CacheEvents?
+        manifest: SHA256Hash, target: Target, policy: VerificationPolicy, source: ProviderSource, events: CacheEvents?,
+        pull: () async throws(RegistryError) -> ProviderRegistry.PullResult
     ) async throws(ProviderCacheError) -> PreparedProvider {
-        let pinned = ImageReference.pinning(reference, to: manifest)
         let pulled: ProviderRegistry.PullResult
         do {
-            // The name is fixed per manifest: a download a killed process left is removed by
-            // the next, or by prune once nobody holds the manifest's lock.
-            pulled = try await registry.pull(
-                pinned, to: .named(folder: root + "/downloads", name: manifest.lowercaseHex), expectedDigest: manifest,
-                policy: policy, platform: .target(target))
+            // The name is fixed per manifest (`downloads/HEX`): a download a killed process
+            // left is removed by the next, or by prune once nobody holds the manifest's lock.
+            pulled = try await pull()
         } catch {
             throw .registry(error)
         }
@@ -251,7 +286,7 @@ public struct ProviderCache: Sendable {
             System.unlink(pulled.path)
             // A single slice or archive is one layer, whose digest the pull checked.
             let layer = pulled.layerDigest
-            let prepared = try fill(archive: layer, from: input, target: target, policy: policy, source: .reference(reference), events: events)
+            let prepared = try fill(archive: layer, from: input, target: target, policy: policy, source: source, events: events)
             try CacheFiles.writeSmall(root + "/refs/" + manifest.lowercaseHex, Array(layer.ociDigest.utf8))
             return prepared
         }

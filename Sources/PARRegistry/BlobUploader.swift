@@ -32,6 +32,23 @@ struct BlobUploader {
         }
     }
 
+    /// Asks the registry to mount a blob from another of its repositories, so no byte is
+    /// sent. A registry that does not (or may not, with these credentials) answers with an
+    /// ordinary upload session instead, which is cancelled.
+    ///
+    /// - Returns: Whether the blob was mounted.
+    func mount(_ digest: SHA256Hash, from source: String) async throws(RegistryError) -> Bool {
+        guard var components = URLComponents(string: session.url("/v2/\(repository)/blobs/uploads/")) else { return false }
+        components.queryItems = [URLQueryItem(name: "mount", value: digest.ociDigest), URLQueryItem(name: "from", value: source)]
+        guard let url = components.url?.absoluteString else { return false }
+        let answer = try await session.send(HTTPRequest(method: .POST, url: url), scope: scope, repeatable: false)
+        if answer.status == 201 { return true }
+        if answer.status == 202, let location = answer.header("Location") {
+            _ = try? await session.send(HTTPRequest(method: .DELETE, url: session.url(location)), scope: scope, repeatable: false)
+        }
+        return false
+    }
+
     /// Uploads a blob unless the registry has it already.
     ///
     /// - Returns: Whether it was uploaded.

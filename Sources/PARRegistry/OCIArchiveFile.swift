@@ -3,9 +3,9 @@ import PARBytes
 import PARContainer
 
 /// `oci-archive:` layouts: a tar of an image layout, unpacked into a private temporary
-/// folder to be read, and packed from one into a temporary file renamed over the
-/// destination to be written (under a lock on an existing file, so two copies into one
-/// archive both land). `oci:` layouts are used in place.
+/// folder to be read; written by staging into a private folder and merging that into the
+/// archive under a lock on it (see ``writing(_:_:)``), so two copies into one archive both
+/// land. `oci:` layouts are used in place.
 ///
 /// A tar is untrusted: only the layout's own names are unpacked (`oci-layout`, `index.json`,
 /// `blobs/sha256/` and 64 hex digits), as regular files; an absolute name, a `..`, a link or
@@ -22,34 +22,65 @@ enum OCIArchiveFile {
         return try await body(folder)
     }
 
-    /// Runs `body` with a folder to write `layout` into: itself, or for an archive, a folder
-    /// holding what the archive held, packed back and renamed over it when `body` succeeds.
+    /// Runs `body` with a folder to write `layout` into: itself, or for an archive, a private
+    /// folder that is merged into the archive once `body` succeeds. The merge runs under a
+    /// lock on the archive: its current content is unpacked (it must be a layout, every
+    /// entry kept), the new blobs and names are added, and a new tar is renamed over it. A
+    /// new archive is linked into place, never over one another copy made meanwhile.
     static func writing<Result: Sendable>(
         _ layout: OCILayoutReference, _ body: (String) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
         guard layout.kind == .archive else { return try await body(layout.path) }
-        let folder = try await offload { () throws(RegistryError) in try temporaryFolder() }
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        // An existing archive is kept locked from unpacking to the rename of its successor.
-        let lock = try await offload { () throws(RegistryError) -> HandedOver<FileLock?> in
-            guard (try? System.status(at: layout.path)) != nil else { return HandedOver(nil) }
-            let lock: FileLock
-            do throws(FileError) {
-                lock = try FileLock(path: layout.path)
-            } catch {
-                throw .file(error)
+        let staged = try await offload { () throws(RegistryError) in try temporaryFolder() }
+        defer { try? FileManager.default.removeItem(atPath: staged) }
+        // An archive that is there but not a layout is refused before anything is done.
+        if (try? System.status(at: layout.path)) != nil {
+            try await offload { () throws(RegistryError) in
+                let probe = try temporaryFolder()
+                defer { try? FileManager.default.removeItem(atPath: probe) }
+                try unpack(layout.path, into: probe, keepingEverything: true)
             }
-            try unpack(layout.path, into: folder)
-            return HandedOver(lock)
         }
-        let result = try await body(folder)
-        try await offload { () throws(RegistryError) in
-            try pack(folder, to: layout.path)
-            withExtendedLifetime(lock) {}
-        }
+        let result = try await body(staged)
+        try await offload { () throws(RegistryError) in try merge(staged, into: layout.path) }
         return result
     }
 
+    /// Puts a staged layout's blobs and names into the archive at `path`, or makes it.
+    private static func merge(_ staged: String, into path: String) throws(RegistryError) {
+        while true {
+            if (try? System.status(at: path)) == nil {
+                // No archive yet: this one, linked into place unless another appeared meanwhile.
+                if try pack(staged, to: path, replacing: false) { return }
+                continue
+            }
+            let lock: FileLock
+            do throws(FileError) {
+                lock = try FileLock(path: path)
+            } catch {
+                throw .file(error)
+            }
+            let current = try temporaryFolder()
+            defer { try? FileManager.default.removeItem(atPath: current) }
+            try unpack(path, into: current, keepingEverything: true)
+            let target = try OCILayout(existingAt: current)
+            let source = try OCILayout(existingAt: staged)
+            let blobs = (try? FileManager.default.contentsOfDirectory(atPath: staged + "/blobs/sha256")) ?? []
+            for name in blobs where !FileManager.default.fileExists(atPath: current + "/blobs/sha256/" + name) {
+                do throws(FileError) {
+                    try System.rename(staged + "/blobs/sha256/" + name, to: current + "/blobs/sha256/" + name)
+                } catch {
+                    throw .file(error)
+                }
+            }
+            for entry in try source.entries() {
+                if let name = entry.name { try target.setName(name, for: entry.descriptor) }
+            }
+            _ = try pack(current, to: path, replacing: true)
+            withExtendedLifetime(lock) {}
+            return
+        }
+    }
     private static func temporaryFolder() throws(RegistryError) -> String {
         let parent = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         do {
@@ -68,25 +99,38 @@ enum OCIArchiveFile {
         let path = parts.filter { !$0.isEmpty && $0 != "." }.joined(separator: "/")
         if path == "oci-layout" || path == "index.json" { return path }
         if parts.count == 3, parts[0] == "blobs", parts[1] == "sha256", parts[2].count == 64,
-            parts[2].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+            parts[2].allSatisfy({ ("0"..."9").contains($0) || ("a"..."f").contains($0) })
         {
             return path
         }
         return nil
     }
 
-    private static func unpack(_ archive: String, into folder: String) throws(RegistryError) {
+    /// Unpacks the layout's own entries of a tar into `folder`. With `keepingEverything` (an
+    /// archive about to be rewritten) an entry that would be dropped is refused instead, and
+    /// the tar must be a layout.
+    private static func unpack(_ archive: String, into folder: String, keepingEverything: Bool = false) throws(RegistryError) {
         do {
             let tar = TarReader(try FileSource(path: archive))
             _ = try System.makeFolder(folder + "/blobs", permissions: 0o755)
             _ = try System.makeFolder(folder + "/blobs/sha256", permissions: 0o755)
+            var seen = Set<String>()
             while let entry = try tar.nextEntry() {
                 switch entry.kind {
                 case .directory:
                     _ = try layoutPath(of: entry.name, archive: archive)
                     continue
                 case .regularFile:
-                    guard let path = try layoutPath(of: entry.name, archive: archive) else { continue }
+                    guard let path = try layoutPath(of: entry.name, archive: archive) else {
+                        if keepingEverything {
+                            throw RegistryError.invalidLayout(
+                                path: archive, problem: .unreadableArchive("it holds \(entry.name), which is not part of an image layout"))
+                        }
+                        continue
+                    }
+                    guard seen.insert(path).inserted else {
+                        throw RegistryError.invalidLayout(path: archive, problem: .unreadableArchive("it holds \(path) twice"))
+                    }
                     let sink = try AtomicFileSink(destination: folder + "/" + path, mode: 0o644)
                     do {
                         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -110,13 +154,17 @@ enum OCIArchiveFile {
         } catch let error as FileError {
             throw .file(error)
         } catch {
-            throw .invalidLayout(path: archive, problem: .malformedIndex("the tar cannot be read: \(error)"))
+            throw .invalidLayout(path: archive, problem: .unreadableArchive("\(error)"))
+        }
+        if keepingEverything, (try? System.status(at: folder + "/oci-layout")) == nil {
+            throw .invalidLayout(path: archive, problem: .notALayout)
         }
     }
 
     /// Packs a layout folder into a tar that replaces `archive`: `oci-layout`, `index.json`,
     /// then every blob, in name order.
-    private static func pack(_ folder: String, to archive: String) throws(RegistryError) {
+    /// - Returns: `false` when `replacing` is off and a file appeared at `archive` meanwhile.
+    private static func pack(_ folder: String, to archive: String, replacing: Bool) throws(RegistryError) -> Bool {
         do {
             let sink = try AtomicFileSink(destination: archive, mode: 0o644)
             do {
@@ -135,11 +183,16 @@ enum OCIArchiveFile {
                     }
                 }
                 try tar.finish()
-                try sink.commit()
             } catch {
                 sink.discard()
                 throw error
             }
+            let committed: Result<Void, FileError> = Result { () throws(FileError) in try sink.commit(replacingExisting: replacing) }
+            if case .failure(let error) = committed {
+                if !replacing, error.code == Errno.exists { return false }
+                throw error
+            }
+            return true
         } catch let error as FileError {
             throw .file(error)
         } catch {

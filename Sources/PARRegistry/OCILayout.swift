@@ -69,12 +69,23 @@ struct OCILayout: Sendable {
         } catch {
             throw .file(error)
         }
+        // Blobs are written where these lead: a link could lead outside the layout.
+        for name in ["blobs", "blobs/sha256"] where (try? System.status(at: folder + "/" + name, followingLinks: false))?.isDirectory != true {
+            throw .invalidLayout(path: folder, problem: .unsafeEntry(name))
+        }
         return try OCILayout(existingAt: folder)
     }
 
     private static let emptyIndex = Array(
         JSONValue.object([("schemaVersion", .number("2")), ("mediaType", .string(OCIImageIndex.mediaType)), ("manifests", .array([]))])
             .serialized.utf8)
+
+    /// Removes a layout folder a failed write made, unless something is named in it by now
+    /// (another copy into the same new folder that finished).
+    static func removeIfUnnamed(_ folder: String) {
+        guard let layout = try? OCILayout(existingAt: folder), let entries = try? layout.entries(), entries.isEmpty else { return }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
 
     // MARK: Reading
 
@@ -129,10 +140,19 @@ struct OCILayout: Sendable {
         folder + "/blobs/sha256/" + digest.lowercaseHex
     }
 
-    /// Whether the layout has a blob of this size (its bytes are checked when read).
+    /// Whether the layout has a blob of this size, a regular file (not a link).
     func hasBlob(_ blob: OCIDescriptor) -> Bool {
-        guard let status = try? System.status(at: blobPath(blob.digest)) else { return false }
-        return status.kind == nil && status.size == blob.size
+        guard let status = try? System.status(at: blobPath(blob.digest), followingLinks: false) else { return false }
+        return status.isRegularFile && status.size == blob.size
+    }
+
+    /// Whether the layout has a blob with exactly these bytes: a writer skips only such a
+    /// one, so a damaged blob already there is replaced, not named.
+    func hasIntactBlob(_ blob: OCIDescriptor) -> Bool {
+        guard hasBlob(blob), let source = try? FileSource(path: blobPath(blob.digest)),
+            let (size, digest) = try? DigestingSource.digest(of: source)
+        else { return false }
+        return size == blob.size && digest == blob.digest
     }
 
     /// A blob small enough to hold (a manifest, a config), checked against its descriptor.
@@ -140,9 +160,16 @@ struct OCILayout: Sendable {
         guard blob.size <= UInt64(limit) else { throw .answerTooLarge(request: "blob \(blob.digest.ociDigest) of \(folder)", limit: limit) }
         let bytes: [UInt8]
         do {
-            bytes = try Self.read(blobPath(blob.digest), limit: limit) ?? []
-        } catch {
+            guard let read = try Self.read(blobPath(blob.digest), limit: limit) else {
+                throw RegistryError.answerTooLarge(request: "blob \(blob.digest.ociDigest) of \(folder)", limit: limit)
+            }
+            bytes = read
+        } catch let error as RegistryError {
+            throw error
+        } catch let error as FileError {
             throw error.isNotFound ? .invalidLayout(path: folder, problem: .missingBlob(blob.digest)) : .file(error)
+        } catch {
+            throw .file(FileError(operation: "read", path: blobPath(blob.digest), code: Errno.inputOutput))
         }
         guard UInt64(bytes.count) == blob.size else {
             throw .blobSizeMismatch(digest: blob.digest, declared: blob.size, received: UInt64(bytes.count))
@@ -166,7 +193,7 @@ struct OCILayout: Sendable {
     /// Writes a blob from a stream, unless the layout has it: under a temporary name, held
     /// to the descriptor's size and digest, then renamed into place.
     func writeBlob(_ blob: OCIDescriptor, from source: any ByteSource) throws(RegistryError) {
-        if hasBlob(blob) { return }
+        if hasIntactBlob(blob) { return }
         let destination = blobPath(blob.digest)
         let sink: AtomicFileSink
         do {
@@ -215,9 +242,12 @@ struct OCILayout: Sendable {
             let old = try contents.readAll(limit: Self.maximumIndexSize)
             var kept = try parseEntries(old).filter { $0.name != name }.map(\.json)
             kept.append(.object(descriptorMembers(descriptor) + [("annotations", .object([(Self.nameAnnotation, .string(name))]))]))
-            let index = JSONValue.object([
-                ("schemaVersion", .number("2")), ("mediaType", .string(OCIImageIndex.mediaType)), ("manifests", .array(kept)),
-            ])
+            // Everything else in index.json (its annotations, say) is kept as it was.
+            var members: [(key: String, value: JSONValue)] = [("schemaVersion", .number("2"))]
+            if case .object(let existing)? = old.flatMap({ try? JSONValue(parsing: $0) }) {
+                members = existing.filter { $0.key != "manifests" }
+            }
+            let index = JSONValue.object(members + [("manifests", .array(kept))])
             let sink = try AtomicFileSink(replacing: path, keeping: try contents.ownership())
             do {
                 try sink.write(Array(index.serialized.utf8))

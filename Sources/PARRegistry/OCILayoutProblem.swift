@@ -18,8 +18,11 @@ public enum OCILayoutProblem: Equatable, Sendable, CustomStringConvertible {
     case destinationNameNeeded
     /// A blob the layout refers to is not in `blobs/sha256/`.
     case missingBlob(SHA256Hash)
-    /// A tar of a layout has an entry that could land outside it, or is not a file or folder.
+    /// An entry that could land outside the layout, or is not a file or folder: in a tar of
+    /// one, or a layout's `blobs/` that is a link.
     case unsafeEntry(String)
+    /// A tar that cannot be read as a tar, or names an entry twice.
+    case unreadableArchive(String)
 
     public var description: String {
         switch self {
@@ -33,7 +36,8 @@ public enum OCILayoutProblem: Equatable, Sendable, CustomStringConvertible {
             "it holds \(available.count) entries, so a name is needed; it has \(available.isEmpty ? "no named one" : available.joined(separator: ", "))"
         case .destinationNameNeeded: "a name for the copy is needed (oci:PATH:NAME): the source has no tag to take it from"
         case .missingBlob(let digest): "the blob \(digest.ociDigest) it refers to is missing"
-        case .unsafeEntry(let name): "the tar entry \(name) could land outside the layout, or is not a file or folder"
+        case .unsafeEntry(let name): "its entry \(name) could land outside the layout, or is not a file or folder"
+        case .unreadableArchive(let reason): "it cannot be read as a tar of a layout (\(reason))"
         }
     }
 }

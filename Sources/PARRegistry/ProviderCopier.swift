@@ -18,6 +18,9 @@ public struct CopyResult: Sendable {
     public let copiedBlobs: Int
     /// Blobs the destination already had.
     public let existingBlobs: Int
+    /// Blobs the destination registry mounted from the source's repository (same registry),
+    /// so they were not sent.
+    public let mountedBlobs: Int
 }
 
 /// Copies a provider, a manifest or an image index of platform slices, between registries
@@ -65,7 +68,7 @@ public struct ProviderCopier: Sendable {
             // The source's root is read before the destination is touched: a source that names
             // nothing copyable leaves no trace.
             let root = try await reader.root()
-            return try await withWriter(to) { writer throws(RegistryError) in
+            return try await withWriter(to, mountingFrom: from) { writer throws(RegistryError) in
                 try await CopyRun(reader: reader, writer: writer, policy: policy, progress: progress).copy(root, naming: name)
             }
         }
@@ -80,6 +83,9 @@ public struct ProviderCopier: Sendable {
             }
         switch to {
         case .registry(let reference):
+            if reference.tag == nil, reference.digest == nil, sourceName == nil {
+                throw .invalidReference(reference.description, reason: "it names no tag, and the source has none to take: give the destination a tag")
+            }
             if reference.tag == nil, let sourceName {
                 return try ProviderRegistry.checkTag(
                     of: try ImageReference("\(reference.registry)/\(reference.repository):\(sourceName)"),
@@ -112,17 +118,24 @@ public struct ProviderCopier: Sendable {
     }
 
     private func withWriter<Result: Sendable>(
-        _ location: ProviderLocation, _ body: (any CopyWriter) async throws(RegistryError) -> Result
+        _ location: ProviderLocation, mountingFrom source: ProviderLocation,
+        _ body: (any CopyWriter) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
         switch location {
         case .registry(let reference):
+            // Within one registry, blobs are mounted from the source's repository when it allows.
+            var mountFrom: String?
+            if case .registry(let origin) = source, origin.registry == reference.registry, origin.repository != reference.repository {
+                mountFrom = origin.repository
+            }
             return try await destination.withSession(reference) { session throws(RegistryError) in
                 let scope = "repository:\(reference.repository):pull,push"
                 try await session.authenticate(scope: scope)
                 let uploader = BlobUploader(
                     session: session, repository: reference.repository, scope: scope, chunkSize: destination.chunkSize,
                     monolithic: destination.monolithicPush)
-                return try await body(RegistryWriter(client: destination, session: session, scope: scope, uploader: uploader))
+                return try await body(
+                    RegistryWriter(client: destination, session: session, scope: scope, uploader: uploader, mountFrom: mountFrom))
             }
         case .layout(let layout):
             return try await OCIArchiveFile.writing(layout) { folder throws(RegistryError) in
@@ -132,7 +145,7 @@ public struct ProviderCopier: Sendable {
                 do throws(RegistryError) {
                     return try await body(LayoutWriter(layout: opened))
                 } catch {
-                    if !existed { try? FileManager.default.removeItem(atPath: folder) }
+                    if !existed { OCILayout.removeIfUnnamed(folder) }
                     throw error
                 }
             }
@@ -152,40 +165,46 @@ private struct CopyRun {
         var archives: [VerifiedArchive] = []
         var copied = 0
         var existing = 0
+        var mounted = 0
         let isIndex = OCIImageIndex.isIndex(bytes)
         let mediaType: String
         if isIndex {
             let index = try OCIImageIndex(parsing: bytes)
             mediaType = (try? JSONValue(parsing: bytes))?["mediaType"]?.stringValue ?? OCIImageIndex.mediaType
+            var sliceNames: [(name: String, descriptor: OCIDescriptor, bytes: [UInt8])] = []
             for entry in index.manifests {
-                let (archive, manifestBytes, sent, had) = try await copyManifest(entry.manifest, listedAs: entry)
+                let (archive, manifestBytes, counts) = try await copyManifest(entry.manifest, listedAs: entry)
                 archives.append(archive)
-                (copied, existing) = (copied + sent, existing + had)
+                (copied, existing, mounted) = (copied + counts.sent, existing + counts.had, mounted + counts.mounted)
                 // A slice the source also tags by itself (TAG-OS-ARCH) is tagged so here too.
                 if let platform = entry.platform, try await reader.hasSliceTag(for: entry, platform: platform),
                     let tag = PlatformSliceDescription.sliceTag(name, platform: platform)
                 {
-                    try await writer.name(tag, entry.manifest, bytes: manifestBytes)
+                    sliceNames.append((tag, entry.manifest, manifestBytes))
                 }
             }
+            // Named only once every slice is verified and stored: a failure names nothing.
+            for slice in sliceNames { try await writer.name(slice.name, slice.descriptor, bytes: slice.bytes) }
         } else {
             let manifest = try OCIManifest(parsing: bytes)
             mediaType = manifest.mediaType
             let descriptor = OCIDescriptor(mediaType: mediaType, digest: digest, size: UInt64(bytes.count))
-            let (archive, _, sent, had) = try await copyManifest(descriptor, bytes: bytes, listedAs: nil)
+            let (archive, _, counts) = try await copyManifest(descriptor, bytes: bytes, listedAs: nil)
             archives.append(archive)
-            (copied, existing) = (copied + sent, existing + had)
+            (copied, existing, mounted) = (copied + counts.sent, existing + counts.had, mounted + counts.mounted)
         }
         // Last: only now does the destination name what was copied.
         try await writer.name(name, OCIDescriptor(mediaType: mediaType, digest: digest, size: UInt64(bytes.count)), bytes: bytes)
-        return CopyResult(digest: digest, isIndex: isIndex, name: name, archives: archives, copiedBlobs: copied, existingBlobs: existing)
+        return CopyResult(
+            digest: digest, isIndex: isIndex, name: name, archives: archives, copiedBlobs: copied, existingBlobs: existing,
+            mountedBlobs: mounted)
     }
 
     /// Copies one manifest: its config, its archive layer (verified from the source's bytes
     /// as a slice of its entry's platform, or as the manifest says), then the manifest.
     private func copyManifest(
         _ descriptor: OCIDescriptor, bytes given: [UInt8]? = nil, listedAs entry: OCIImageIndex.Entry?
-    ) async throws(RegistryError) -> (VerifiedArchive, bytes: [UInt8], sent: Int, had: Int) {
+    ) async throws(RegistryError) -> (VerifiedArchive, bytes: [UInt8], counts: (sent: Int, had: Int, mounted: Int)) {
         let bytes: [UInt8]
         if let given {
             bytes = given
@@ -197,17 +216,27 @@ private struct CopyRun {
         guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
         var sent = 0
         var had = 0
+        var mounted = 0
         for other in manifest.layers where other != layer {
             throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType) + [other.mediaType])
         }
+        // The config is read from the source and checked whether or not the destination has it.
+        let config = try await reader.smallBlob(manifest.config)
         if try await writer.hasBlob(manifest.config) {
             had += 1
+        } else if try await writer.mount(manifest.config) {
+            mounted += 1
         } else {
-            try await writer.putBlob(bytes: try await reader.smallBlob(manifest.config), as: manifest.config)
+            try await writer.putBlob(bytes: config, as: manifest.config)
             sent += 1
         }
         let check = Self.check(for: manifest, listedAs: entry, policy: policy)
-        let staged = try await reader.archive(layer, check: check, progress: progress)
+        let staged: StagedBlob
+        do throws(RegistryError) {
+            staged = try await reader.archive(layer, check: check, progress: progress)
+        } catch .invalidArchive(let error) where entry?.platform != nil {
+            throw .invalidSlice(platform: entry?.platform?.description ?? "", manifest: descriptor.digest, error)
+        }
         defer { staged.discard() }
         if let entry, let platform = entry.platform {
             // A slice is exactly one binary (verifySlice checked), which must be of its entry's platform.
@@ -216,14 +245,17 @@ private struct CopyRun {
                     platform: platform.description, manifest: descriptor.digest, holds: staged.archive.targets.keys.sorted())
             }
         }
+        // Verified from the source's bytes above, whether or not they are sent.
         if try await writer.hasBlob(layer) {
             had += 1
+        } else if try await writer.mount(layer) {
+            mounted += 1
         } else {
             try await writer.putBlob(file: staged.path, as: layer, progress: progress)
             sent += 1
         }
         try await writer.putManifest(bytes, as: descriptor)
-        return (staged.archive, bytes, sent, had)
+        return (staged.archive, bytes, (sent, had, mounted))
     }
 
     /// How a manifest's archive is checked: a slice when its index entry has a platform or
@@ -266,6 +298,8 @@ protocol CopyReader: Sendable {
 /// The side a copy writes to.
 protocol CopyWriter: Sendable {
     func hasBlob(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool
+    /// Has the destination take the blob from the source without sending it, where it can.
+    func mount(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool
     func putBlob(bytes: [UInt8], as descriptor: OCIDescriptor) async throws(RegistryError)
     func putBlob(file: String, as descriptor: OCIDescriptor, progress: (@Sendable (UInt64, UInt64) -> Void)?) async throws(RegistryError)
     /// Stores a manifest under its digest.
@@ -328,11 +362,18 @@ private struct RegistryReader: CopyReader {
     }
 }
 
-private struct RegistryWriter: CopyWriter {
+struct RegistryWriter: CopyWriter {
     let client: ProviderRegistry
     let session: RegistrySession
     let scope: String
     let uploader: BlobUploader
+    /// The source's repository on this registry, to mount blobs from.
+    var mountFrom: String? = nil
+
+    func mount(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool {
+        guard let mountFrom else { return false }
+        return try await uploader.mount(descriptor.digest, from: mountFrom)
+    }
 
     func hasBlob(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool {
         try await uploader.exists(descriptor.digest)
@@ -357,7 +398,7 @@ private struct RegistryWriter: CopyWriter {
 
 // MARK: - Layouts
 
-private struct LayoutReader: CopyReader {
+struct LayoutReader: CopyReader {
     let layout: OCILayout
     let name: String?
 
@@ -413,11 +454,14 @@ private struct LayoutReader: CopyReader {
     }
 }
 
-private struct LayoutWriter: CopyWriter {
+struct LayoutWriter: CopyWriter {
     let layout: OCILayout
 
+    func mount(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool { false }
+
     func hasBlob(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool {
-        layout.hasBlob(descriptor)
+        let layout = self.layout
+        return await offload { layout.hasIntactBlob(descriptor) }
     }
 
     func putBlob(bytes: [UInt8], as descriptor: OCIDescriptor) async throws(RegistryError) {

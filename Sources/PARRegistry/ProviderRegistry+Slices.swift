@@ -96,47 +96,65 @@ extension ProviderRegistry {
             }
         }
         return try await pushing(reference, config: config, verify: verify) { push, archive throws(RegistryError) in
-            let (session, scope, uploader) = (push.session, push.scope, push.uploader)
-            var uploaded = push.configUploaded ? 1 : 0
-            var slices: [PlatformSliceDescription] = []
-            var entries: [OCIImageIndex.Entry] = []
-            for target in archive.targets.keys.sorted() {
-                // Written and verified on a thread of its own; the file is this task's alone after.
-                let file = try await offload { () throws(RegistryError) in
-                    HandedOver(try Self.writeSlice(target, of: path, verified: archive, policy: policy))
-                }.value
-                defer { file.sink.discard() }
-                if try await uploader.ensure(.file(file.sink.path), blob: file.layer, progress: progress) { uploaded += 1 }
-                // The target is named on the slice's manifest too; a caller's value for that key yields.
-                let named = [(key: OCIImageIndex.targetAnnotation, value: target.name)]
-                let own = annotations.filter { $0.key != OCIImageIndex.targetAnnotation }
-                let manifest = OCIManifest(config: push.configBlob, layers: [file.layer], annotations: own + named).serialized
-                let digest = SHA256Hash.of(manifest)
-                try await putManifest(manifest, mediaType: Self.manifestMediaType, at: digest.ociDigest, session: session, scope: scope)
-                let platform = OCIPlatform(target: target)
-                var tag: String?
-                if sliceTags {
-                    tag = PlatformSliceDescription.sliceTag(push.tag, platform: platform)
-                    if let tag { try await putManifest(manifest, mediaType: Self.manifestMediaType, at: tag, session: session, scope: scope) }
-                }
-                entries.append(
-                    OCIImageIndex.Entry(
-                        manifest: OCIDescriptor(mediaType: Self.manifestMediaType, digest: digest, size: UInt64(manifest.count)),
-                        platform: platform, annotations: named))
-                slices.append(PlatformSliceDescription(target: target, platform: platform, manifestDigest: digest, layer: file.layer, tag: tag))
-            }
-            let index = OCIImageIndex(manifests: entries, annotations: annotations).serialized
-            let indexDigest = try await putManifest(
-                index, mediaType: OCIImageIndex.mediaType, at: push.tag, session: session, scope: scope)
+            let writer = RegistryWriter(client: self, session: push.session, scope: push.scope, uploader: push.uploader)
+            let written = try await Self.writeSlices(
+                of: path, verified: archive, to: writer, tag: push.tag, configBlob: push.configBlob, annotations: annotations,
+                sliceTags: sliceTags, policy: policy, progress: progress)
+            let uploaded = written.sent + (push.configUploaded ? 1 : 0)
             return SlicedPushResult(
-                reference: reference, tag: push.tag, indexDigest: indexDigest, slices: slices, uploadedBlobs: uploaded,
-                existingBlobs: 2 * slices.count + 1 - uploaded)
+                reference: reference, tag: push.tag, indexDigest: written.indexDigest, slices: written.slices, uploadedBlobs: uploaded,
+                existingBlobs: 2 * written.slices.count + 1 - uploaded)
         }
+    }
+
+    /// Writes each target's slice (blob, then manifest, then its `TAG-OS-ARCH` tag when
+    /// asked), then the index under `tag`, last: what a push of slices writes, to a registry
+    /// or into a layout.
+    static func writeSlices(
+        of path: String, verified archive: VerifiedArchive, to writer: any CopyWriter, tag: String, configBlob: OCIDescriptor,
+        annotations: [(key: String, value: String)], sliceTags: Bool, policy: VerificationPolicy,
+        progress: (@Sendable (UInt64, UInt64) -> Void)?
+    ) async throws(RegistryError) -> (indexDigest: SHA256Hash, slices: [PlatformSliceDescription], sent: Int) {
+        var sent = 0
+        var slices: [PlatformSliceDescription] = []
+        var entries: [OCIImageIndex.Entry] = []
+        var sliceNames: [(name: String, descriptor: OCIDescriptor, bytes: [UInt8])] = []
+        for target in archive.targets.keys.sorted() {
+            // Written and verified on a thread of its own; the file is this task's alone after.
+            let file = try await offload { () throws(RegistryError) in
+                HandedOver(try Self.writeSlice(target, of: path, verified: archive, policy: policy))
+            }.value
+            defer { file.sink.discard() }
+            if try await writer.hasBlob(file.layer) {
+                progress?(file.layer.size, file.layer.size)
+            } else {
+                try await writer.putBlob(file: file.sink.path, as: file.layer, progress: progress)
+                sent += 1
+            }
+            // The target is named on the slice's manifest too; a caller's value for that key yields.
+            let named = [(key: OCIImageIndex.targetAnnotation, value: target.name)]
+            let own = annotations.filter { $0.key != OCIImageIndex.targetAnnotation }
+            let manifest = OCIManifest(config: configBlob, layers: [file.layer], annotations: own + named).serialized
+            let descriptor = OCIDescriptor(mediaType: Self.manifestMediaType, digest: .of(manifest), size: UInt64(manifest.count))
+            try await writer.putManifest(manifest, as: descriptor)
+            let platform = OCIPlatform(target: target)
+            let sliceTag = sliceTags ? PlatformSliceDescription.sliceTag(tag, platform: platform) : nil
+            if let sliceTag { sliceNames.append((sliceTag, descriptor, manifest)) }
+            entries.append(OCIImageIndex.Entry(manifest: descriptor, platform: platform, annotations: named))
+            slices.append(
+                PlatformSliceDescription(target: target, platform: platform, manifestDigest: descriptor.digest, layer: file.layer, tag: sliceTag))
+        }
+        // Slice tags once every slice is written, then the index's tag, last.
+        for slice in sliceNames { try await writer.name(slice.name, slice.descriptor, bytes: slice.bytes) }
+        let index = OCIImageIndex(manifests: entries, annotations: annotations).serialized
+        let indexDescriptor = OCIDescriptor(mediaType: OCIImageIndex.mediaType, digest: .of(index), size: UInt64(index.count))
+        try await writer.name(tag, indexDescriptor, bytes: index)
+        return (indexDescriptor.digest, slices, sent)
     }
 
     /// Writes one slice to a temporary file that is never renamed into place (a signal
     /// removes it), verifies it as a slice, and returns it with its layer descriptor.
-    private static func writeSlice(
+    static func writeSlice(
         _ target: Target, of path: String, verified archive: VerifiedArchive, policy: VerificationPolicy
     ) throws(RegistryError) -> (sink: AtomicFileSink, layer: OCIDescriptor) {
         let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"

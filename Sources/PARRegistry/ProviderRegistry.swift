@@ -149,7 +149,7 @@ public struct ProviderRegistry: Sendable {
 
     /// Verifies an archive file and describes it as a layer: one read of the file both
     /// verifies the archive and computes the layer's digest.
-    private static func layer(ofArchiveAt path: String) throws(RegistryError) -> OCIDescriptor {
+    static func layer(ofArchiveAt path: String) throws(RegistryError) -> OCIDescriptor {
         do {
             let digesting = DigestingSource(try FileSource(path: path))
             _ = try ProviderArchive.verify(from: digesting, policy: VerificationPolicy(allowsExpired: false))
@@ -230,7 +230,7 @@ public struct ProviderRegistry: Sendable {
 
     /// Verifies an archive pulled from a single manifest: a slice when the manifest says it
     /// holds one (as par's slice manifests do), else the full archive.
-    private static func verifyPulled(
+    static func verifyPulled(
         _ source: any ByteSource, manifest: OCIManifest, platform: PlatformChoice, policy: VerificationPolicy
     ) throws(ProviderArchiveError) -> VerifiedArchive {
         let annotated = manifest.annotations.first { $0.key == OCIImageIndex.targetAnnotation }.flatMap { try? Target($0.value) }

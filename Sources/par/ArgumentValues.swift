@@ -88,10 +88,18 @@ extension NKeyRole: CommandLineValue {
 /// names no registry (`REPOSITORY:TAG`) is completed with `-r/--registry` or `WASH_REG_URL`
 /// by ``resolved(registry:)``.
 struct ReferenceText: CommandLineValue {
-    /// The reference's text, lowercased.
+    /// The reference's text, lowercased (a layout's as written).
     let text: String
+    /// The OCI image layout the text names (`oci:PATH[:NAME]`, `oci-archive:PATH[:NAME]`),
+    /// when it names one rather than a registry.
+    let layout: OCILayoutReference?
 
     init(commandLine text: String) throws {
+        if let layout = try OCILayoutReference(text) {
+            (self.text, self.layout) = (text, layout)
+            return
+        }
+        layout = nil
         self.text = text.trimmingCharacters(in: .whitespaces).lowercased()
         // The syntax is checked now, with a stand-in for a registry still to be named.
         do {
@@ -108,7 +116,8 @@ struct ReferenceText: CommandLineValue {
     ///
     /// - Throws: ``RegistryError`` when no registry is named anywhere.
     func resolved(registry: String?) throws -> ImageReference {
-        try ImageReference(text, defaultRegistry: registry?.trimmingCharacters(in: .whitespaces).lowercased())
+        if layout != nil { throw RegistryError.invalidReference(text, reason: "it names an image layout, not a registry") }
+        return try ImageReference(text, defaultRegistry: registry?.trimmingCharacters(in: .whitespaces).lowercased())
     }
 }
 

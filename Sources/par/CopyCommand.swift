@@ -34,6 +34,10 @@ struct CopyCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Registry (for either side that is one)") var registry: RegistryOptions
 
+    @OptionGroup(title: "Source registry (before the flags above)") var sourceRegistry: SourceRegistryOptions
+
+    @OptionGroup(title: "Destination registry (before the flags above)") var destinationRegistry: DestinationRegistryOptions
+
     @OptionGroup(title: "Trust") var trust: TrustOptions
 
     @OptionGroup var output: OutputOptions
@@ -44,9 +48,9 @@ struct CopyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await output.runAsync { console in
-            let from = try client(for: source, console: console)
+            let from = try client(for: source, console: console, side: sourceRegistry.side)
             let result = try await closing(from) { from in
-                let to = try client(for: destination, console: console)
+                let to = try client(for: destination, console: console, side: destinationRegistry.side)
                 return try await closing(to) { to in
                     let copier = ProviderCopier(source: from ?? ProviderRegistry(), destination: to ?? ProviderRegistry(), policy: trust.policy)
                     return try await console.withTransferProgress("copying") { progress in
@@ -59,20 +63,21 @@ struct CopyCommand: AsyncParsableCommand {
                 text: [
                     "Copied \(what) from \(source) to \(destination), every archive verified",
                     "Digest: \(result.digest.ociDigest)",
-                    "Blobs: \(result.copiedBlobs) copied, \(result.existingBlobs) already there",
+                    "Blobs: \(result.copiedBlobs) copied, \(result.existingBlobs) already there"
+                        + (result.mountedBlobs > 0 ? ", \(result.mountedBlobs) mounted from the source's repository" : ""),
                 ],
                 json: [
                     ("source", .string(source.description)), ("destination", .string(destination.description)),
                     ("name", .string(result.name)), ("digest", .string(result.digest.ociDigest)), ("index", .bool(result.isIndex)),
                     ("archives", .integer(UInt64(result.archives.count))), ("copied_blobs", .integer(UInt64(result.copiedBlobs))),
-                    ("existing_blobs", .integer(UInt64(result.existingBlobs))),
+                    ("existing_blobs", .integer(UInt64(result.existingBlobs))), ("mounted_blobs", .integer(UInt64(result.mountedBlobs))),
                 ])
         }
     }
 
     /// A client for a registry side; `nil` for a layout.
-    private func client(for location: ProviderLocation, console: Console) throws -> ProviderRegistry? {
+    private func client(for location: ProviderLocation, console: Console, side: SideRegistryOptions) throws -> ProviderRegistry? {
         guard case .registry(let reference) = location else { return nil }
-        return try registry.client(for: reference, console: console)
+        return try registry.client(for: reference, console: console, side: side)
     }
 }

@@ -143,7 +143,7 @@ struct RegistryOptions: ParsableArguments {
 /// (wash's flag), and how to reach the registry.
 struct RegistryReferenceOptions: ParsableArguments {
     @Argument(
-        help: "REGISTRY[:PORT]/REPOSITORY:TAG, or REPOSITORY:TAG with -r (lowercased, as wash does).",
+        help: "REGISTRY[:PORT]/REPOSITORY:TAG, or REPOSITORY:TAG with -r (lowercased, as wash does); or an image layout, oci:FOLDER:NAME or oci-archive:FILE:NAME.",
         transform: ReferenceText.parsing)
     var url: ReferenceText
 
@@ -156,8 +156,11 @@ struct RegistryReferenceOptions: ParsableArguments {
     @OptionGroup(title: "Registry") var registry: RegistryOptions
 
     func validate() throws {
-        _ = try reference
+        if url.layout == nil { _ = try reference }
     }
+
+    /// The image layout the arguments name instead of a registry reference, if they do.
+    var layout: OCILayoutReference? { url.layout }
 
     /// The reference the arguments name: the URL, with the registry in front when it names none.
     ///
@@ -171,4 +174,56 @@ struct RegistryReferenceOptions: ParsableArguments {
             }
         }
     }
+}
+
+/// What differs between the two registries of a `par cp`: one of these for the source
+/// (`--src-...`), one for the destination (`--dest-...`), each before the shared registry
+/// flags, as skopeo's `--src-*`/`--dest-*` are.
+struct SideRegistryOptions {
+    var insecure = false
+    var user: String?
+    var password: String?
+    var caFiles: [String] = []
+}
+
+/// `par cp`'s flags for the source registry.
+struct SourceRegistryOptions: ParsableArguments {
+    @Flag(name: .customLong("src-insecure"), help: "Use plain HTTP for the source registry.")
+    var insecure = false
+
+    @Option(name: .customLong("src-user"), help: "The source registry's user.")
+    var user: String?
+
+    @Option(name: .customLong("src-password"), help: "The source registry's password.")
+    var password: String?
+
+    @Option(name: .customLong("src-ca-file"), help: "A PEM file of CA certificates to trust for the source registry; repeat for several.")
+    var caFiles: [String] = []
+
+    func validate() throws {
+        if password != nil, user == nil { throw ValidationError("--src-password needs --src-user to go with it") }
+    }
+
+    var side: SideRegistryOptions { SideRegistryOptions(insecure: insecure, user: user, password: password, caFiles: caFiles) }
+}
+
+/// `par cp`'s flags for the destination registry.
+struct DestinationRegistryOptions: ParsableArguments {
+    @Flag(name: .customLong("dest-insecure"), help: "Use plain HTTP for the destination registry.")
+    var insecure = false
+
+    @Option(name: .customLong("dest-user"), help: "The destination registry's user.")
+    var user: String?
+
+    @Option(name: .customLong("dest-password"), help: "The destination registry's password.")
+    var password: String?
+
+    @Option(name: .customLong("dest-ca-file"), help: "A PEM file of CA certificates to trust for the destination registry; repeat for several.")
+    var caFiles: [String] = []
+
+    func validate() throws {
+        if password != nil, user == nil { throw ValidationError("--dest-password needs --dest-user to go with it") }
+    }
+
+    var side: SideRegistryOptions { SideRegistryOptions(insecure: insecure, user: user, password: password, caFiles: caFiles) }
 }

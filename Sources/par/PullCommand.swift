@@ -39,19 +39,27 @@ struct PullCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await output.runAsync { console in
-            let reference = try remote.reference
             let destination: PullDestination
-            if let path = self.destination {
-                try checkDestinationFolder(path, flag: "--destination")
-                destination = .path(path)
-            } else {
-                destination = .named(folder: ".", name: String(reference.repository.split(separator: "/").last ?? "archive"))
-            }
             let platform: PlatformChoice = allTargets ? .allTargets : target.map { .target($0) } ?? .native
-            let result = try await remote.registry.withClient(for: reference, console: console) { client in
-                try await console.withTransferProgress("pulling") { progress in
-                    try await client.pull(
-                        reference, to: destination, expectedDigest: digest, policy: trust.policy, platform: platform, progress: progress)
+            let result: ProviderRegistry.PullResult
+            if let layout = remote.layout {
+                // From a layout: the default name is the entry's, else the folder's or file's.
+                let name = layout.tag ?? URL(fileURLWithPath: layout.path).deletingPathExtension().lastPathComponent
+                destination = try self.destination(default: name)
+                do {
+                    result = try await ProviderRegistry.pull(
+                        fromLayout: layout, to: destination, expectedDigest: digest, policy: trust.policy, platform: platform)
+                } catch {
+                    throw CLIError(ErrorHints.message(for: error))
+                }
+            } else {
+                let reference = try remote.reference
+                destination = try self.destination(default: String(reference.repository.split(separator: "/").last ?? "archive"))
+                result = try await remote.registry.withClient(for: reference, console: console) { client in
+                    try await console.withTransferProgress("pulling") { progress in
+                        try await client.pull(
+                            reference, to: destination, expectedDigest: digest, policy: trust.policy, platform: platform, progress: progress)
+                    }
                 }
             }
             var text = ["Successfully pulled and validated \(result.path)", "Digest: \(result.manifestDigest.ociDigest)"]
@@ -69,5 +77,12 @@ struct PullCommand: AsyncParsableCommand {
             if !result.slices.isEmpty { json.append(("slices", sliceDetails(result.slices))) }
             return CommandResult(text: text, json: json + washSummary(result.archive.claims) + archiveKindDetails(result.archive))
         }
+    }
+
+    /// `--destination`, checked, or `./NAME.par[.gz]`.
+    private func destination(default name: String) throws -> PullDestination {
+        guard let path = destination else { return .named(folder: ".", name: name) }
+        try checkDestinationFolder(path, flag: "--destination")
+        return .path(path)
     }
 }

@@ -42,12 +42,13 @@ struct PushCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await output.runAsync { console in
-            let reference = try remote.reference
             let configBytes = try config.map { try readFile($0, flag: "--config", limit: InputLimits.config) } ?? Array("{}".utf8)
             guard FileManager.default.fileExists(atPath: artifact) else {
                 throw CLIError("cannot open \(artifact): no such file or directory; check the path")
             }
             let pairs = annotations.map { (key: $0.key, value: $0.value) }
+            if let layout = remote.layout { return try await pushIntoLayout(layout, config: configBytes, annotations: pairs) }
+            let reference = try remote.reference
             if platformSlices {
                 let result = try await withClient(for: reference, console: console) { client in
                     try await console.withTransferProgress("pushing slices") { progress in
@@ -94,6 +95,27 @@ struct PushCommand: AsyncParsableCommand {
             client.monolithicPush = monolithicPush || isTrue(ProcessInfo.processInfo.environment["WASH_MONOLITHIC_PUSH"])
             return try await body(client)
         }
+    }
+
+    /// A push into an image layout: the same shapes, written into the folder or tar.
+    private func pushIntoLayout(
+        _ layout: OCILayoutReference, config: [UInt8], annotations: [(key: String, value: String)]
+    ) async throws -> CommandResult {
+        let result: ProviderRegistry.LayoutPushResult
+        do {
+            result = try await ProviderRegistry.push(
+                archiveAt: artifact, toLayout: layout, config: config, annotations: annotations, platformSlices: platformSlices,
+                sliceTags: sliceTags)
+        } catch {
+            throw CLIError(ErrorHints.message(for: error))
+        }
+        let what = platformSlices ? " as an image index of \(result.slices.count) platform slices" : ""
+        var json: [(key: String, value: JSONValue)] = [
+            ("url", .string(layout.description)), ("digest", .string(result.digest.ociDigest)), ("tag", .string(result.name)),
+        ]
+        if platformSlices { json.append(("slices", sliceDetails(result.slices))) }
+        return CommandResult(
+            text: ["Successfully pushed \(layout)\(what)", "\(result.name): digest: \(result.digest.ociDigest)"], json: json)
     }
 }
 

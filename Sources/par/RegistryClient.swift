@@ -13,18 +13,23 @@ extension RegistryOptions {
     }
 
     /// A client configured from the flags, the environment and docker's config, in that
-    /// order of precedence for credentials. Its caller shuts it down (``closing(_:_:)``).
-    func client(for reference: ImageReference, console: Console) throws -> ProviderRegistry {
+    /// order of precedence for credentials; `side`'s flags (`par cp`'s `--src-*`/`--dest-*`)
+    /// come before all of them. Its caller shuts it down (``closing(_:_:)``).
+    func client(for reference: ImageReference, console: Console, side: SideRegistryOptions? = nil) throws -> ProviderRegistry {
         let environment = ProcessInfo.processInfo.environment
-        var authorityFiles = caFiles
+        var authorityFiles = caFiles + (side?.caFiles ?? [])
         if let listed = environment["WASH_REG_CA_FILE"], !listed.isEmpty {
             authorityFiles += listed.split(separator: ":").map(String.init)
         }
         if insecureSkipTLSVerify {
             console.note("warning: --insecure-skip-tls-verify: the registry's certificate is not checked; anyone on the network path can read and change what is sent, credentials included")
         }
+        let credentials =
+            if let user = side?.user { RegistryCredentials(user: user, password: side?.password ?? "") } else {
+                try credentials(for: reference, environment: environment)
+            }
         return ProviderRegistry(
-            insecure: insecure, allowsLatest: allowLatest, credentials: try credentials(for: reference, environment: environment),
+            insecure: insecure || side?.insecure == true, allowsLatest: allowLatest, credentials: credentials,
             tls: RegistryTLS(certificateAuthorityFiles: authorityFiles, verifiesCertificates: !insecureSkipTLSVerify),
             limits: RegistryLimits(window: .seconds(timeout)),
             events: { console.note($0.description) })
@@ -61,22 +66,33 @@ extension RegistryOptions {
     }
 }
 
-/// For `inspect` and `verify`: an existing file is used as is; a registry reference is pulled
-/// into a temporary folder first (verified there by the pull; of an image index, the slice
-/// `platform` chooses). `pulled` says what the pull found.
+/// For `inspect` and `verify`: an existing file is used as is; a registry reference, or an
+/// image layout (`oci:`, `oci-archive:`), is pulled into a temporary folder first (verified
+/// there by the pull; of an image index, the slice `platform` chooses). `pulled` says what
+/// the pull found.
 func localArchive(
     _ argument: String, registry: RegistryOptions, digest: SHA256Hash?, platform: PlatformChoice = .native, console: Console
 ) async throws -> (path: String, cleanup: () -> Void, pulled: ProviderRegistry.PullResult?) {
-    guard let reference = registryReference(argument) else { return (argument, {}, nil) }
+    let layout = FileManager.default.fileExists(atPath: argument) ? nil : try? OCILayoutReference(argument)
+    let reference = layout == nil ? registryReference(argument) : nil
+    guard layout != nil || reference != nil else { return (argument, {}, nil) }
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("par-pull-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
     do {
         // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
-        let result = try await registry.withClient(for: reference, console: console) { client in
-            try await client.pull(
-                reference, to: .named(folder: folder, name: "archive"), expectedDigest: digest,
-                policy: VerificationPolicy(allowsExpired: true), platform: platform)
+        let policy = VerificationPolicy(allowsExpired: true)
+        let destination = PullDestination.named(folder: folder, name: "archive")
+        let result: ProviderRegistry.PullResult
+        if let layout {
+            result = try await ProviderRegistry.pull(
+                fromLayout: layout, to: destination, expectedDigest: digest, policy: policy, platform: platform)
+        } else if let reference {
+            result = try await registry.withClient(for: reference, console: console) { client in
+                try await client.pull(reference, to: destination, expectedDigest: digest, policy: policy, platform: platform)
+            }
+        } else {
+            throw CLIError("\(argument) is neither a file, an image layout nor a registry reference")
         }
         return (result.path, cleanup, result)
     } catch {

@@ -22,7 +22,7 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "An archive file, or a registry reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST).")
+    @Argument(help: "An archive file, a registry reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST), or an image layout entry (oci:FOLDER:NAME, oci-archive:FILE:NAME).")
     var source: String
 
     @Option(name: .shortAndLong, help: "The target to run, as ARCH-OS (default: this machine's).", transform: Target.parsing)
@@ -40,7 +40,9 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await output.runAsync { console in
             let providerSource: ProviderSource
-            if let reference = registryReference(source) {
+            if !FileManager.default.fileExists(atPath: source), let layout = try OCILayoutReference(source) {
+                providerSource = .layout(layout)
+            } else if let reference = registryReference(source) {
                 providerSource = .reference(reference)
             } else {
                 providerSource = .file(source)

@@ -159,6 +159,124 @@ import Testing
         expectFailure(try work.par(["pull", tampered, "--insecure"]), saying: "not found")
     }
 
+    /// push, pull, verify and inspect take layouts as they take registry references.
+    @Test func pushPullVerifyAndInspectTakeLayouts() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let archive = try makeArchive("local")
+        let pushed = try work.par(["push", "oci:\(work.path("pushed")):1.0", archive, "--platform-slices", "--slice-tags", "-o", "json"])
+        #expect(pushed.status == 0, "\(pushed.error)")
+        let digest = try #require(try JSONValue(parsing: Array(pushed.output.utf8))["digest"]?.stringValue)
+        #expect(try rawDigest("oci:\(work.path("pushed")):1.0") == digest)
+        #expect(try rawDigest("oci:\(work.path("pushed")):1.0-linux-amd64").hasPrefix("sha256:"))
+        let skopeo = try ExternalTools.run([
+            "skopeo", "copy", "-q", "--all", "--preserve-digests", "--dest-tls-verify=false", "oci:\(work.path("pushed")):1.0",
+            "docker://\(registry.address)/carry/local:1.0",
+        ])
+        #expect(skopeo.status == 0, "\(skopeo.error)")
+
+        let plain = try work.par(["push", "oci-archive:\(work.path("plain.tar")):2.0", archive, "-o", "json"])
+        #expect(plain.status == 0, "\(plain.error)")
+        #expect(try rawDigest("oci-archive:\(work.path("plain.tar")):2.0") == JSONValue(parsing: Array(plain.output.utf8))["digest"]?.stringValue)
+
+        let slice = try work.par(["pull", "oci:\(work.path("pushed")):1.0", "--destination", "slice.par.gz"])
+        #expect(slice.status == 0, "\(slice.error)")
+        #expect(slice.output.contains("From an image index: platform slice"))
+        let whole = try work.par(["pull", "oci:\(work.path("pushed")):1.0", "--all-targets", "--destination", "whole.par.gz"])
+        #expect(whole.status == 0, "\(whole.error)")
+        #expect(try ProviderArchive.verify(path: work.path("whole.par.gz")).targets.count == 4)
+        let fromTar = try work.par(["pull", "oci-archive:\(work.path("plain.tar")):2.0", "--destination", "fromtar.par.gz"])
+        #expect(fromTar.status == 0, "\(fromTar.error)")
+        #expect(try work.read("fromtar.par.gz") == work.read(archive))
+        #expect(try work.par(["verify", "oci-archive:\(work.path("plain.tar")):2.0"]).status == 0)
+        #expect(try work.par(["verify", "oci:\(work.path("pushed")):1.0"]).status == 0)
+        #expect(try work.par(["inspect", "oci:\(work.path("pushed")):1.0"]).output.contains("Carried - Provider Archive"))
+        expectFailure(try work.par(["pull", "oci:\(work.path("pushed")):9.9"]), saying: "it has no entry named 9.9")
+    }
+
+    /// A slice that fails verification after others were copied: the destination names
+    /// nothing, neither the index nor any slice tag.
+    @Test func aLaterSliceFailingNamesNothing() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let archive = try makeArchive("late")
+        #expect(try work.par(["push", "oci:\(work.path("layout")):1.0", archive, "--platform-slices", "--slice-tags"]).status == 0)
+        // The last slice's layer is changed.
+        let index = try JSONValue(parsing: try work.read("layout/blobs/sha256/\(try rawDigest("oci:\(work.path("layout")):1.0").dropFirst(7))"))
+        guard case .array(let entries)? = index["manifests"], let last = entries.last?["digest"]?.stringValue else {
+            throw ToolMissing(message: "no entries")
+        }
+        let manifest = try JSONValue(parsing: try work.read("layout/blobs/sha256/\(last.dropFirst(7))"))
+        guard case .array(let layers)? = manifest["layers"], let layer = layers.first?["digest"]?.stringValue else { throw ToolMissing(message: "no layer") }
+        var bytes = try work.read("layout/blobs/sha256/\(layer.dropFirst(7))")
+        bytes[bytes.count - 20] ^= 0xFF
+        try work.write(bytes, to: "layout/blobs/sha256/\(layer.dropFirst(7))")
+
+        let destination = "\(registry.address)/carry/late:1.0"
+        expectFailure(try work.par(["cp", "oci:\(work.path("layout")):1.0", destination, "--insecure"]), saying: "the slice for darwin/amd64")
+        let tags = try ExternalTools.run(["skopeo", "list-tags", "--tls-verify=false", "docker://\(registry.address)/carry/late"])
+        #expect(!tags.output.contains("1.0"), "\(tags.output)")
+    }
+
+    /// Two copies at once into one new tar and into one new layout folder: both names land.
+    /// A tar that is not a layout is never replaced.
+    @Test func concurrentCopiesBothLandAndOtherTarsAreKept() throws {
+        let archive = try makeArchive("twice")
+        #expect(try work.par(["push", "oci:\(work.path("source")):a", archive]).status == 0)
+        #expect(try work.par(["push", "oci:\(work.path("source")):b", archive, "--platform-slices"]).status == 0)
+        for destination in ["oci-archive:\(work.path("shared.tar"))", "oci:\(work.path("shared"))"] {
+            let first = try work.start(["cp", "oci:\(work.path("source")):a", destination + ":a"])
+            let second = try work.start(["cp", "oci:\(work.path("source")):b", destination + ":b"])
+            let results = [first.finish(), second.finish()]
+            #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.error))")
+            let location = destination.hasPrefix("oci-archive") ? destination : destination
+            #expect(try rawDigest(location + ":a").hasPrefix("sha256:"))
+            #expect(try rawDigest(location + ":b").hasPrefix("sha256:"))
+        }
+        let other = try ExternalTools.run(["tar", "-cf", work.path("other.tar"), "-C", work.path("source"), "oci-layout"])
+        #expect(other.status == 0)
+        try work.write(Array("not a layout".utf8), to: "note.txt")
+        #expect(try ExternalTools.run(["tar", "-rf", work.path("other.tar"), "-C", work.directory, "note.txt"]).status == 0)
+        let before = try work.read("other.tar")
+        expectFailure(try work.par(["cp", "oci:\(work.path("source")):a", "oci-archive:\(work.path("other.tar")):a"]), saying: "note.txt, which is not part of an image layout")
+        #expect(try work.read("other.tar") == before)
+    }
+
+    /// Each side its own registry flags: a plain-HTTP anonymous source, a TLS destination
+    /// with a private CA, and one with a password.
+    @Test func eachSideTakesItsOwnRegistryFlags() throws {
+        let plain = try LocalRegistry.anonymous.get()
+        let tls = try LocalRegistry.withTLS.get()
+        let guarded = try LocalRegistry.withPassword.get()
+        let certificates = try TestCertificates.shared.get()
+        let archive = try makeArchive("sides")
+        let source = "\(plain.address)/carry/sides:1.0"
+        #expect(try work.par(["push", source, archive, "--insecure"]).status == 0)
+
+        let toTLS = try work.par(["cp", source, "\(tls.address)/carry/sides:1.0", "--src-insecure", "--dest-ca-file", certificates.authority])
+        #expect(toTLS.status == 0, "\(toTLS.error)")
+        expectFailure(try work.par(["cp", source, "\(tls.address)/carry/other:1.0", "--src-insecure"]), saying: "--ca-file")
+
+        let toGuarded = "\(guarded.address)/carry/sides:1.0"
+        expectFailure(try work.par(["cp", source, toGuarded, "--insecure"]), saying: "credentials")
+        let withPassword = try work.par(["cp", source, toGuarded, "--insecure", "--dest-user", "alice", "--dest-password", "s3cret"])
+        #expect(withPassword.status == 0, "\(withPassword.error)")
+        expectUsageError(try work.par(["cp", source, toGuarded, "--dest-password", "s3cret"]), saying: "--dest-password needs --dest-user")
+    }
+
+    /// Within one registry the blobs are mounted, not sent; every archive is still verified.
+    @Test func withinOneRegistryBlobsAreMounted() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let archive = try makeArchive("mounted")
+        let source = "\(registry.address)/carry/mount-source:1.0"
+        #expect(try work.par(["push", source, archive, "--insecure", "--platform-slices"]).status == 0)
+        let copied = try copy(source, "\(registry.address)/carry/mount-destination:1.0")
+        #expect(copied.status == 0, "\(copied.error)")
+        #expect(copied.json?["copied_blobs"] == .number("0"), "\(String(describing: copied.json))")
+        #expect(copied.json?["archives"] == .number("4"))
+        #expect(try rawDigest("docker://\(registry.address)/carry/mount-destination:1.0") == rawDigest("docker://\(source)"))
+        let pulled = try work.par(["pull", "\(registry.address)/carry/mount-destination:1.0", "--insecure", "--all-targets", "--destination", "m.par.gz"])
+        #expect(pulled.status == 0, "\(pulled.error)")
+    }
+
     /// Hostile layouts: one line each, exit 1, nothing written at the destination.
     @Test func hostileLayoutsAreRefusedWithOneLine() throws {
         let registry = try LocalRegistry.anonymous.get()

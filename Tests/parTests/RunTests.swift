@@ -195,6 +195,30 @@ import Testing
             saying: "is not in the cache")
     }
 
+    /// From an image layout (a folder or a tar, a plain manifest or slices): cached by the
+    /// manifest's digest, so the second start pulls nothing out of the layout again.
+    @Test func runStartsFromImageLayouts() throws {
+        try makeArchive()
+        for (layout, flags) in [("oci:\(work.path("layout")):1.0", ["--platform-slices"]), ("oci-archive:\(work.path("layout.tar")):2.0", [])] {
+            #expect(try work.par(["push", layout, "provider.par"] + flags).status == 0)
+            let first = try work.par(["run", layout, "--cache-dir", "cache"])
+            #expect(first.status == 7, "\(first.error)")
+            let downloads = try FileManager.default.contentsOfDirectory(atPath: work.path("cache/downloads"))
+            #expect(downloads.filter { !$0.hasPrefix(".") && $0 != "spool" }.isEmpty, "\(downloads)")
+            if layout.hasPrefix("oci:") {
+                // The archive layers go: the second start reads the layout's index.json only.
+                let blobs = work.path("layout/blobs/sha256")
+                for name in try FileManager.default.contentsOfDirectory(atPath: blobs)
+                where try FileManager.default.attributesOfItem(atPath: blobs + "/" + name)[.size] as? Int ?? 0 > 4096 {
+                    try FileManager.default.removeItem(atPath: blobs + "/" + name)
+                }
+            }
+            let second = try work.par(["run", layout, "--cache-dir", "cache"])
+            #expect(second.status == 7, "\(second.error)")
+        }
+        expectFailure(try work.par(["run", "oci:\(work.path("layout")):9.9", "--cache-dir", "cache"]), saying: "it has no entry named 9.9")
+    }
+
     @Test func aKilledDownloadLeavesNothingALaterRunTrusts() throws {
         let archive = try makeArchive(exitCode: 5)
         let dripping = try BadRegistry("dripping-blob", blob: archive)
