@@ -3,7 +3,7 @@ import PARClaims
 
 /// An OCI image index (`application/vnd.oci.image.index.v1+json`): one tag that names a
 /// manifest per platform. par publishes a provider as an index of platform slices (see
-/// ``ProviderRegistry/pushSlices(archiveAt:to:config:annotations:progress:)``).
+/// ``ProviderRegistry/pushSlices(archiveAt:to:config:annotations:sliceTags:progress:)``).
 public struct OCIImageIndex: Sendable {
     /// The media type par writes.
     public static let mediaType = "application/vnd.oci.image.index.v1+json"

@@ -41,6 +41,23 @@ public struct Workspace: Sendable {
 
     public func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
 
+    /// Writes `size` bytes of machine code (the test runner, repeated) to `name`: a plain
+    /// archive does not compress it away, and it is written a piece at a time.
+    public func writeMachineCode(_ size: Int, to name: String) throws {
+        let code = try Data(contentsOf: URL(fileURLWithPath: CommandLine.arguments[0]))
+        guard FileManager.default.createFile(atPath: path(name), contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path(name)])
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path(name)))
+        defer { try? handle.close() }
+        var written = 0
+        while written < size {
+            let piece = code.prefix(size - written)
+            handle.write(piece)
+            written += piece.count
+        }
+    }
+
     public func files() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }

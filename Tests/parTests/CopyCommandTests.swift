@@ -277,6 +277,24 @@ import Testing
         #expect(pulled.status == 0, "\(pulled.error)")
     }
 
+    /// A 300 MB archive through a layout and back: memory stays under 64 MiB, every way.
+    @Test func largeCopiesKeepMemoryBounded() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        try work.writeMachineCode(300_000_000, to: "big")
+        #expect(try work.par(["create", "-n", "big", "-v", "v", "-b", "big", "--destination", "big.par"]).status == 0)
+        try FileManager.default.removeItem(atPath: work.path("big"))
+        let source = "\(registry.address)/carry/big:1.0"
+        #expect(try work.par(["push", source, "big.par", "--insecure"]).status == 0)
+        for (from, to) in [
+            (source, "oci:\(work.path("big-layout"))"), ("oci:\(work.path("big-layout")):1.0", "\(registry.address)/carry/big-back:1.0"),
+            ("oci:\(work.path("big-layout")):1.0", "oci-archive:\(work.path("big.tar"))"),
+        ] {
+            let copied = try work.peakRSS(["cp", from, to, "--insecure"])
+            #expect(copied.status == 0, "\(copied.error)")
+            #expect(copied.rss < 64 << 20, "cp \(from) \(to): peak RSS \(copied.rss >> 20) MiB")
+        }
+    }
+
     /// Hostile layouts: one line each, exit 1, nothing written at the destination.
     @Test func hostileLayoutsAreRefusedWithOneLine() throws {
         let registry = try LocalRegistry.anonymous.get()
@@ -330,7 +348,7 @@ import Testing
         expectFailure(try work.par(["cp", "oci:\(work.path("good"))", "oci:\(work.path("dest"))"]), saying: "a name for the copy is needed")
 
         // Tars with an entry that climbs out, is absolute, or is a link.
-        for (name, kind) in [("../evil", "file"), ("/etc/evil", "file"), ("blobs/sha256/link", "symlink")] {
+        for (name, kind) in [("../evil", "file"), ("/etc/evil", "file"), ("blobs/sha256/link", "symlink"), ("oci-layout-copy", "hardlink")] {
             let made = try ExternalTools.run(["python3", "-c", Self.hostileTarScript, work.path("hostile.tar"), name, kind])
             #expect(made.status == 0, "\(made.error)")
             expectFailure(try work.par(["cp", "oci-archive:\(work.path("hostile.tar"))", "oci:\(work.path("dest")):x"]), saying: "could land outside the layout")
@@ -366,6 +384,8 @@ import Testing
             info = tarfile.TarInfo(name)
             if kind == "symlink":
                 info.type = tarfile.SYMTYPE; info.linkname = "/etc/passwd"; tar.addfile(info)
+            elif kind == "hardlink":
+                info.type = tarfile.LNKTYPE; info.linkname = "oci-layout"; tar.addfile(info)
             else:
                 info.size = 4; tar.addfile(info, io.BytesIO(b"evil"))
         """#

@@ -97,20 +97,9 @@ import Testing
     @Test func largeTransfersKeepMemoryBounded() throws {
         let registry = try LocalRegistry.anonymous.get()
         let work = try Workspace()
-        // Machine code (the test runner), repeated: a plain archive does not compress it away.
-        let code = try Data(contentsOf: URL(fileURLWithPath: CommandLine.arguments[0]))
         var peaks: [Int: (push: Int, pull: Int)] = [:]
         for size in [20_000_000, 500_000_000] {
-            let file = FileManager.default.createFile(atPath: work.path("big-\(size)"), contents: nil)
-            #expect(file)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: work.path("big-\(size)")))
-            var written = 0
-            while written < size {
-                let piece = code.prefix(size - written)
-                handle.write(piece)
-                written += piece.count
-            }
-            try handle.close()
+            try work.writeMachineCode(size, to: "big-\(size)")
             #expect(try work.par(["create", "-n", "big", "-v", "v", "-b", "big-\(size)", "--destination", "big-\(size).par"]).status == 0)
             try FileManager.default.removeItem(atPath: work.path("big-\(size)"))
             let reference = "\(registry.address)/providers/big:\(size)"
