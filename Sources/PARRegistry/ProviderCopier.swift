@@ -154,7 +154,7 @@ public struct ProviderCopier: Sendable {
 }
 
 /// One copy under way: the source and destination open, counting what it sends.
-private struct CopyRun {
+private struct CopyRun: Sendable {
     let reader: any CopyReader
     let writer: any CopyWriter
     let policy: VerificationPolicy
@@ -172,8 +172,7 @@ private struct CopyRun {
             let index = try OCIImageIndex(parsing: bytes)
             mediaType = (try? JSONValue(parsing: bytes))?["mediaType"]?.stringValue ?? OCIImageIndex.mediaType
             var sliceNames: [(name: String, descriptor: OCIDescriptor, bytes: [UInt8])] = []
-            for entry in index.manifests {
-                let (archive, manifestBytes, counts) = try await copyManifest(entry.manifest, listedAs: entry)
+            for (entry, (archive, manifestBytes, counts)) in zip(index.manifests, try await copySlices(index.manifests)) {
                 archives.append(archive)
                 (copied, existing, mounted) = (copied + counts.sent, existing + counts.had, mounted + counts.mounted)
                 // A slice the source also tags by itself (TAG-OS-ARCH) is tagged so here too.
@@ -198,6 +197,39 @@ private struct CopyRun {
         return CopyResult(
             digest: digest, isIndex: isIndex, name: name, archives: archives, copiedBlobs: copied, existingBlobs: existing,
             mountedBlobs: mounted)
+    }
+
+    /// How many slices are copied at once: while one is verified (a core's work), the
+    /// others download and upload.
+    static let concurrentSlices = 2
+
+    /// Copies the manifests of an index, a few at once; the results in the index's order.
+    private func copySlices(
+        _ entries: [OCIImageIndex.Entry]
+    ) async throws(RegistryError) -> [(VerifiedArchive, [UInt8], (sent: Int, had: Int, mounted: Int))] {
+        typealias Copied = (VerifiedArchive, [UInt8], (sent: Int, had: Int, mounted: Int))
+        do {
+            return try await withThrowingTaskGroup(of: (Int, Copied).self) { group in
+                var results = [Copied?](repeating: nil, count: entries.count)
+                var next = 0
+                func start() {
+                    guard next < entries.count else { return }
+                    let (number, entry) = (next, entries[next])
+                    next += 1
+                    group.addTask { (number, try await copyManifest(entry.manifest, listedAs: entry)) }
+                }
+                for _ in 0..<Self.concurrentSlices { start() }
+                while let (number, copied) = try await group.next() {
+                    results[number] = copied
+                    start()
+                }
+                return results.compactMap { $0 }
+            }
+        } catch let error as RegistryError {
+            throw error
+        } catch {
+            throw .file(FileError(operation: "copy", path: "", code: Errno.inputOutput))
+        }
     }
 
     /// Copies one manifest: its config, its archive layer (verified from the source's bytes
