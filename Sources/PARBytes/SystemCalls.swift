@@ -70,6 +70,7 @@ package enum Errno {
     package static let fileTooLarge = EFBIG
     package static let permissionDenied = EACCES
     package static let notPermitted = EPERM
+    package static let notSupported = EOPNOTSUPP
     package static let isADirectory = EISDIR
     package static let noSpace = ENOSPC
     package static let quotaExceeded = EDQUOT

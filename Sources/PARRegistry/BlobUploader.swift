@@ -37,11 +37,15 @@ struct BlobUploader {
     /// ordinary upload session instead, which is cancelled.
     ///
     /// - Returns: Whether the blob was mounted.
-    func mount(_ digest: SHA256Hash, from source: String) async throws(RegistryError) -> Bool {
+    func mount(_ digest: SHA256Hash, from source: String) async -> Bool {
         guard var components = URLComponents(string: session.url("/v2/\(repository)/blobs/uploads/")) else { return false }
         components.queryItems = [URLQueryItem(name: "mount", value: digest.ociDigest), URLQueryItem(name: "from", value: source)]
         guard let url = components.url?.absoluteString else { return false }
-        let answer = try await session.send(HTTPRequest(method: .POST, url: url), scope: scope, repeatable: false)
+        // A registry that refuses (401 or 403 when these credentials cannot read the source
+        // repository) or fails is no worse than one without mounts: the blob is uploaded.
+        guard let answer = try? await session.send(HTTPRequest(method: .POST, url: url), scope: scope, repeatable: false) else {
+            return false
+        }
         if answer.status == 201 { return true }
         if answer.status == 202, let location = answer.header("Location") {
             _ = try? await session.send(HTTPRequest(method: .DELETE, url: session.url(location)), scope: scope, repeatable: false)

@@ -34,7 +34,7 @@ enum OCIArchiveFile {
         let staged = try await offload { () throws(RegistryError) in try temporaryFolder() }
         defer { try? FileManager.default.removeItem(atPath: staged) }
         // An archive that is there but not a layout is refused before anything is done.
-        if (try? System.status(at: layout.path)) != nil {
+        if let status = try? System.status(at: layout.path), status.size > 0 {
             try await offload { () throws(RegistryError) in
                 let probe = try temporaryFolder()
                 defer { try? FileManager.default.removeItem(atPath: probe) }
@@ -46,41 +46,45 @@ enum OCIArchiveFile {
         return result
     }
 
-    /// Puts a staged layout's blobs and names into the archive at `path`, or makes it.
+    /// Puts a staged layout's blobs and names into the archive at `path`, or makes it. A new
+    /// archive starts as an empty file created exclusively (no link needed, so a FAT or SMB
+    /// file system serves too), locked like an existing one; an empty archive is an empty
+    /// layout.
     private static func merge(_ staged: String, into path: String) throws(RegistryError) {
-        while true {
+        do {
             if (try? System.status(at: path)) == nil {
-                // No archive yet: this one, linked into place unless another appeared meanwhile.
-                if try pack(staged, to: path, replacing: false) { return }
-                continue
+                do throws(FileError) {
+                    System.close(try System.open(path, [.writeOnly, .create, .exclusive, .closeOnExec], permissions: 0o644))
+                } catch {
+                    // Another copy made it first: its lock orders the two.
+                    if error.code != Errno.exists { throw error }
+                }
             }
-            let lock: FileLock
-            do throws(FileError) {
-                lock = try FileLock(path: path)
-            } catch {
-                throw .file(error)
-            }
+            let lock = try FileLock(path: path)
             let current = try temporaryFolder()
             defer { try? FileManager.default.removeItem(atPath: current) }
-            try unpack(path, into: current, keepingEverything: true)
-            let target = try OCILayout(existingAt: current)
+            if try System.status(at: path).size > 0 {
+                try unpack(path, into: current, keepingEverything: true)
+            }
+            let target = try OCILayout.creating(at: current)
             let source = try OCILayout(existingAt: staged)
-            let blobs = (try? FileManager.default.contentsOfDirectory(atPath: staged + "/blobs/sha256")) ?? []
-            for name in blobs where !FileManager.default.fileExists(atPath: current + "/blobs/sha256/" + name) {
-                do throws(FileError) {
-                    try System.rename(staged + "/blobs/sha256/" + name, to: current + "/blobs/sha256/" + name)
-                } catch {
-                    throw .file(error)
-                }
+            // Staged blobs were checked as they were written: they replace what the archive
+            // held under the same name, damaged or not.
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: staged + "/blobs/sha256")) ?? [] {
+                try System.rename(staged + "/blobs/sha256/" + name, to: current + "/blobs/sha256/" + name)
             }
             for entry in try source.entries() {
                 if let name = entry.name { try target.setName(name, for: entry.descriptor) }
             }
-            _ = try pack(current, to: path, replacing: true)
+            try pack(current, to: path)
             withExtendedLifetime(lock) {}
-            return
+        } catch let error as RegistryError {
+            throw error
+        } catch {
+            throw .file(error as? FileError ?? FileError(operation: "write", path: path, code: Errno.inputOutput))
         }
     }
+
     private static func temporaryFolder() throws(RegistryError) -> String {
         let parent = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         do {
@@ -163,8 +167,7 @@ enum OCIArchiveFile {
 
     /// Packs a layout folder into a tar that replaces `archive`: `oci-layout`, `index.json`,
     /// then every blob, in name order.
-    /// - Returns: `false` when `replacing` is off and a file appeared at `archive` meanwhile.
-    private static func pack(_ folder: String, to archive: String, replacing: Bool) throws(RegistryError) -> Bool {
+    private static func pack(_ folder: String, to archive: String) throws(RegistryError) {
         do {
             let sink = try AtomicFileSink(destination: archive, mode: 0o644)
             do {
@@ -187,12 +190,7 @@ enum OCIArchiveFile {
                 sink.discard()
                 throw error
             }
-            let committed: Result<Void, FileError> = Result { () throws(FileError) in try sink.commit(replacingExisting: replacing) }
-            if case .failure(let error) = committed {
-                if !replacing, error.code == Errno.exists { return false }
-                throw error
-            }
-            return true
+            try sink.commit()
         } catch let error as FileError {
             throw .file(error)
         } catch {

@@ -49,31 +49,47 @@ struct OCILayout: Sendable {
     /// and `blobs/sha256/` when they are missing.
     static func creating(at folder: String) throws(RegistryError) -> OCILayout {
         do throws(FileError) {
+            // Each folder checked before the next is made in it: a link could lead outside.
             for path in [folder, folder + "/blobs", folder + "/blobs/sha256"] {
                 _ = try System.makeFolder(path, permissions: 0o755)
+                if path != folder, try !System.status(at: path, followingLinks: false).isDirectory {
+                    throw FileError(operation: "create", path: path, code: Errno.exists)
+                }
             }
             for (name, content) in [("oci-layout", versionDocument), ("index.json", emptyIndex)] {
-                let sink = try AtomicFileSink(destination: folder + "/" + name, mode: 0o644)
-                do {
-                    try sink.write(content)
-                } catch {
-                    sink.discard()
-                    throw error as? FileError ?? FileError(operation: "write", path: folder + "/" + name, code: Errno.inputOutput)
-                }
-                // A file already there is kept (another copy made it first).
-                do {
-                    try sink.commit(replacingExisting: false)
-                } catch where error.code == Errno.exists {
-                }
+                try createIfAbsent(folder + "/" + name, content)
             }
         } catch {
+            if error.code == Errno.exists, error.path.hasSuffix("blobs") || error.path.hasSuffix("sha256") {
+                throw .invalidLayout(path: folder, problem: .unsafeEntry(String(error.path.dropFirst(folder.count + 1))))
+            }
             throw .file(error)
         }
-        // Blobs are written where these lead: a link could lead outside the layout.
-        for name in ["blobs", "blobs/sha256"] where (try? System.status(at: folder + "/" + name, followingLinks: false))?.isDirectory != true {
-            throw .invalidLayout(path: folder, problem: .unsafeEntry(name))
-        }
         return try OCILayout(existingAt: folder)
+    }
+
+    /// Writes a small file unless one is there (another copy made it first, and it is kept):
+    /// linked into place from a temporary file, or where the file system has no links (FAT,
+    /// some SMB shares), renamed there once it is still absent.
+    private static func createIfAbsent(_ path: String, _ content: [UInt8]) throws(FileError) {
+        for replacing in [false, true] {
+            if replacing, (try? System.status(at: path)) != nil { return }
+            let sink = try AtomicFileSink(destination: path, mode: 0o644)
+            do {
+                try sink.write(content)
+            } catch {
+                sink.discard()
+                throw error as? FileError ?? FileError(operation: "write", path: path, code: Errno.inputOutput)
+            }
+            do {
+                try sink.commit(replacingExisting: replacing)
+                return
+            } catch where error.code == Errno.exists {
+                return
+            } catch where !replacing && [Errno.notPermitted, Errno.notSupported].contains(error.code) {
+                continue
+            }
+        }
     }
 
     private static let emptyIndex = Array(

@@ -404,7 +404,7 @@ struct RegistryWriter: CopyWriter {
 
     func mount(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool {
         guard let mountFrom else { return false }
-        return try await uploader.mount(descriptor.digest, from: mountFrom)
+        return await uploader.mount(descriptor.digest, from: mountFrom)
     }
 
     func hasBlob(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool {

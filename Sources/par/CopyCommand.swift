@@ -48,9 +48,18 @@ struct CopyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await output.runAsync { console in
-            let from = try client(for: source, console: console, side: sourceRegistry.side)
+            // Standard input is read once: both sides may need the password it holds.
+            var (sourceSide, destinationSide) = (sourceRegistry.side, destinationRegistry.side)
+            if registry.passwordStdin {
+                let shared = SideRegistryOptions(
+                    insecure: false, user: registry.user ?? ProcessInfo.processInfo.environment["WASH_REG_USER"],
+                    password: try RegistryOptions.readPasswordFromStandardInput())
+                if sourceSide.user == nil { (sourceSide.user, sourceSide.password) = (shared.user, shared.password) }
+                if destinationSide.user == nil { (destinationSide.user, destinationSide.password) = (shared.user, shared.password) }
+            }
+            let from = try client(for: source, console: console, side: sourceSide)
             let result = try await closing(from) { from in
-                let to = try client(for: destination, console: console, side: destinationRegistry.side)
+                let to = try client(for: destination, console: console, side: destinationSide)
                 return try await closing(to) { to in
                     let copier = ProviderCopier(source: from ?? ProviderRegistry(), destination: to ?? ProviderRegistry(), policy: trust.policy)
                     return try await console.withTransferProgress("copying") { progress in

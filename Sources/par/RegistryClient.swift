@@ -54,7 +54,7 @@ extension RegistryOptions {
 
     /// The first line of standard input, without its line ending. Bounded while reading, so
     /// an input that never ends (`< /dev/zero`) is refused, not read forever.
-    private static func readPasswordFromStandardInput() throws -> String {
+    static func readPasswordFromStandardInput() throws -> String {
         let input = FileSource(borrowing: 0, path: "standard input")
         guard let bytes = try input.readAll(limit: maximumPasswordSize) else {
             throw CLIError("--password-stdin: standard input holds more than \(maximumPasswordSize >> 10) KiB, more than a password or token: give the password alone")
@@ -73,7 +73,7 @@ extension RegistryOptions {
 func localArchive(
     _ argument: String, registry: RegistryOptions, digest: SHA256Hash?, platform: PlatformChoice = .native, console: Console
 ) async throws -> (path: String, cleanup: () -> Void, pulled: ProviderRegistry.PullResult?) {
-    let layout = FileManager.default.fileExists(atPath: argument) ? nil : try? OCILayoutReference(argument)
+    let layout = FileManager.default.fileExists(atPath: argument) ? nil : try OCILayoutReference(argument)
     let reference = layout == nil ? registryReference(argument) : nil
     guard layout != nil || reference != nil else { return (argument, {}, nil) }
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("par-pull-\(UUID().uuidString)").path

@@ -260,6 +260,10 @@ import Testing
         let withPassword = try work.par(["cp", source, toGuarded, "--insecure", "--dest-user", "alice", "--dest-password", "s3cret"])
         #expect(withPassword.status == 0, "\(withPassword.error)")
         expectUsageError(try work.par(["cp", source, toGuarded, "--dest-password", "s3cret"]), saying: "--dest-password needs --dest-user")
+        // --password-stdin is read once, for whichever side has no user of its own.
+        let fromStdin = try work.par(
+            ["cp", source, "\(guarded.address)/carry/stdin:1.0", "--insecure", "-u", "alice", "--password-stdin"], input: Array("s3cret\n".utf8))
+        #expect(fromStdin.status == 0, "\(fromStdin.error)")
     }
 
     /// Within one registry the blobs are mounted, not sent; every archive is still verified.
@@ -346,6 +350,13 @@ import Testing
         expectFailure(try work.par(["cp", "oci:\(work.path("image")):img", "oci:\(work.path("dest"))"]), saying: "not a provider archive")
         #expect(!work.exists("dest"))
         expectFailure(try work.par(["cp", "oci:\(work.path("good"))", "oci:\(work.path("dest"))"]), saying: "a name for the copy is needed")
+
+        // A destination whose blobs/ is a link: refused before anything is made where it leads.
+        try FileManager.default.createDirectory(atPath: work.path("elsewhere"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: work.path("linked"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: work.path("linked/blobs"), withDestinationPath: work.path("elsewhere"))
+        expectFailure(try work.par(["cp", "oci:\(work.path("good"))", "oci:\(work.path("linked")):x"]), saying: "its entry blobs could land outside")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: work.path("elsewhere")).isEmpty)
 
         // Tars with an entry that climbs out, is absolute, or is a link.
         for (name, kind) in [("../evil", "file"), ("/etc/evil", "file"), ("blobs/sha256/link", "symlink"), ("oci-layout-copy", "hardlink")] {
