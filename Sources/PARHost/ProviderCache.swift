@@ -137,33 +137,18 @@ public struct ProviderCache: Sendable {
                 throw .registry(error)
             }
             return try await prepare(manifest: manifest, source: source, target: target, policy: policy, events: events) {
-                () async throws(RegistryError) in
+                () async throws(RegistryError) -> ProviderRegistry.PullResult in
                 try await ProviderRegistry.pull(
                     fromLayout: layout, to: .named(folder: root + "/downloads", name: manifest.lowercaseHex), expectedDigest: manifest,
                     policy: policy, platform: .target(target))
             }
         case .reference(let reference):
             let manifest = try await manifestDigest(of: reference, offline: offline, registry: registry, events: events)
-            // Held, by its descriptor, across the download: other prepares of this manifest
-            // wait for it on threads of their own, then find the binary this one cached.
-            let lock = try await offload { () throws(ProviderCacheError) -> CacheLock? in
-                try CacheLock.acquire(lockPath(manifest), shared: false, events: events)
+            guard !offline, let registry else {
+                return try await prepare(manifest: manifest, source: source, target: target, policy: policy, events: events, pull: nil)
             }
-            defer { withExtendedLifetime(lock) {} }
-            let found = try await offload { () throws(ProviderCacheError) -> Lookup in
-                try cached(manifest: manifest, target: target, policy: policy, source: source, events: events)
-            }
-            switch found {
-            case .ready(let prepared): return prepared
-            case .mismatched(let path) where offline || registry == nil: throw .tampered(path: path)
-            case .mismatched(let path): events?(.refetchingBinary(path: path, source: source))
-            case .damaged(let path, let reason) where offline || registry == nil: throw .damagedRecord(path: path, reason: reason)
-            case .damaged(let path, let reason): events?(.rebuildingRecord(path: path, reason: reason, source: source))
-            case .absent: break
-            }
-            guard !offline, let registry else { throw .notCached(source.description) }
-            return try await download(manifest: manifest, target: target, policy: policy, source: source, events: events) {
-                () async throws(RegistryError) in
+            return try await prepare(manifest: manifest, source: source, target: target, policy: policy, events: events) {
+                () async throws(RegistryError) -> ProviderRegistry.PullResult in
                 try await registry.pull(
                     ImageReference.pinning(reference, to: manifest), to: .named(folder: root + "/downloads", name: manifest.lowercaseHex),
                     expectedDigest: manifest, policy: policy, platform: .target(target))
@@ -171,11 +156,15 @@ public struct ProviderCache: Sendable {
         }
     }
 
-    /// Prepares what a layout's manifest names: from the cache, else pulled out of the layout.
+    /// Prepares what a manifest names (a reference's or a layout's): from the cache, else
+    /// fetched with `pull`; without one (offline, or no registry client) only the cache is
+    /// used, and a damaged or tampered entry is an error rather than fetched again.
     private func prepare(
         manifest: SHA256Hash, source: ProviderSource, target: Target, policy: VerificationPolicy, events: CacheEvents?,
-        pull: () async throws(RegistryError) -> ProviderRegistry.PullResult
+        pull: (() async throws(RegistryError) -> ProviderRegistry.PullResult)?
     ) async throws(ProviderCacheError) -> PreparedProvider {
+        // Held, by its descriptor, across the download: other prepares of this manifest
+        // wait for it on threads of their own, then find the binary this one cached.
         let lock = try await offload { () throws(ProviderCacheError) -> CacheLock? in
             try CacheLock.acquire(lockPath(manifest), shared: false, events: events)
         }
@@ -185,10 +174,13 @@ public struct ProviderCache: Sendable {
         }
         switch found {
         case .ready(let prepared): return prepared
+        case .mismatched(let path) where pull == nil: throw .tampered(path: path)
         case .mismatched(let path): events?(.refetchingBinary(path: path, source: source))
+        case .damaged(let path, let reason) where pull == nil: throw .damagedRecord(path: path, reason: reason)
         case .damaged(let path, let reason): events?(.rebuildingRecord(path: path, reason: reason, source: source))
         case .absent: break
         }
+        guard let pull else { throw .notCached(source.description) }
         return try await download(manifest: manifest, target: target, policy: policy, source: source, events: events, pull: pull)
     }
 

@@ -137,13 +137,7 @@ enum OCIArchiveFile {
                     }
                     let sink = try AtomicFileSink(destination: folder + "/" + path, mode: 0o644)
                     do {
-                        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                        defer { buffer.deallocate() }
-                        while true {
-                            let count = try tar.readContent(into: buffer)
-                            if count == 0 { break }
-                            try sink.write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                        }
+                        try tar.forEachChunk { try sink.write($0) }
                         try sink.commit()
                     } catch {
                         sink.discard()
@@ -177,13 +171,7 @@ enum OCIArchiveFile {
                     let source = try FileSource(path: folder + "/" + name)
                     let size = try System.status(at: folder + "/" + name).size
                     try tar.beginFile(name: name, size: size, mode: 0o644)
-                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                    defer { buffer.deallocate() }
-                    while true {
-                        let count = try source.read(into: buffer)
-                        if count == 0 { break }
-                        try tar.writeContent(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                    }
+                    try source.forEachChunk { try tar.writeContent($0) }
                 }
                 try tar.finish()
             } catch {

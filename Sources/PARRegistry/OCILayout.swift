@@ -219,15 +219,11 @@ struct OCILayout: Sendable {
         }
         do {
             let digesting = DigestingSink(sink)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
-            while true {
-                let count = try source.read(into: buffer)
-                if count == 0 { break }
-                guard digesting.size + UInt64(count) <= blob.size else {
-                    throw RegistryError.blobSizeMismatch(digest: blob.digest, declared: blob.size, received: digesting.size + UInt64(count))
+            try source.forEachChunk { chunk in
+                guard digesting.size + UInt64(chunk.count) <= blob.size else {
+                    throw RegistryError.blobSizeMismatch(digest: blob.digest, declared: blob.size, received: digesting.size + UInt64(chunk.count))
                 }
-                try digesting.write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                try digesting.write(chunk)
             }
             guard digesting.size == blob.size else {
                 throw RegistryError.blobSizeMismatch(digest: blob.digest, declared: blob.size, received: digesting.size)

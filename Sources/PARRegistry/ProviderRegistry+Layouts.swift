@@ -185,13 +185,7 @@ extension ProviderRegistry {
                 let sink = try AtomicFileSink(destination: path, mode: 0o644)
                 do {
                     let digesting = DigestingSource(try FileSource(path: staged.path))
-                    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                    defer { buffer.deallocate() }
-                    while true {
-                        let count = try digesting.read(into: buffer)
-                        if count == 0 { break }
-                        try sink.write(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
-                    }
+                    try digesting.forEachChunk { try sink.write($0) }
                     guard digesting.size == layer.size, digesting.digest == layer.digest else {
                         throw RegistryError.digestMismatch(what: "archive layer", expected: layer.digest, actual: digesting.digest)
                     }
