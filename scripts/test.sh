@@ -56,6 +56,9 @@ fi
 if [ $# -gt 0 ]; then
     exec swift test "$@"
 fi
+# The process model's numbers (libc importers, thread primitives, @unchecked Sendable,
+# function length, flags in library strings), before anything is built.
+python3 scripts/check-structure.py
 # The cooperative-pool test needs the pool to itself: it runs after, alone, below.
 swift test --skip 'LeaveTheCooperativePoolFree'
 echo "test.sh: the provider cache in process, with the cooperative pool held to the core count" >&2

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #ifndef NSIG
 #define NSIG 65
 #endif
+
+extern char **environ;
 
 static unsigned char ignoredAtStart[NSIG];
 
@@ -152,14 +155,43 @@ int CPARProcess_exec(int program, int input, char *const argv[], char *const env
     return code;
 }
 
-int CPARProcess_spawnClosesFrom(posix_spawn_file_actions_t *actions, int low) {
+int CPARProcess_spawn(const char *path, char *const argv[], int input, int output, int errors, pid_t *process) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int code = posix_spawn_file_actions_init(&actions);
+    if (code != 0) return code;
+    code = posix_spawnattr_init(&attributes);
+    if (code != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return code;
+    }
+    if (input >= 0) {
+        code = posix_spawn_file_actions_adddup2(&actions, input, 0);
+    } else {
+        code = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    }
+    if (code == 0) code = posix_spawn_file_actions_adddup2(&actions, output, 1);
+    if (code == 0) code = posix_spawn_file_actions_adddup2(&actions, errors, 2);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-    return posix_spawn_file_actions_addclosefrom_np(actions, low);
-#else
-    (void)actions;
-    (void)low;
-    return ENOSYS;
+    // Only its own three: a descriptor someone opened without close-on-exec stays here.
+    if (code == 0) (void)posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#elif defined(__APPLE__)
+    flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;  // Darwin's way to pass only the dup2'd descriptors.
 #endif
+    sigset_t empty, defaults;
+    sigemptyset(&empty);
+    // Every signal back to its default in the child, whatever par or its parent chose.
+    sigfillset(&defaults);
+    sigdelset(&defaults, SIGKILL);
+    sigdelset(&defaults, SIGSTOP);
+    if (code == 0) code = posix_spawnattr_setsigmask(&attributes, &empty);
+    if (code == 0) code = posix_spawnattr_setsigdefault(&attributes, &defaults);
+    if (code == 0) code = posix_spawnattr_setflags(&attributes, flags);
+    if (code == 0) code = posix_spawn(process, path, &actions, &attributes, argv, environ);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return code;
 }
 
 int CPARProcess_closeOnExecPipe(int ends[2]) {

@@ -1,12 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-internal import CPARProcess
-
 /// A program par runs and waits for (wasm-tools, to encode and print WIT), the one place the
 /// package starts one and waits for it: from an argument vector, never a shell; with an empty
 /// signal mask, every signal at its default, and only descriptors 0, 1 and 2 (where the C
@@ -46,7 +37,7 @@ package enum ChildProcess {
     }
 
     private static func isExecutableFile(_ path: String) -> Bool {
-        access(path, X_OK) == 0 && (try? System.status(at: path))?.kind == nil
+        System.isExecutable(path) && (try? System.status(at: path))?.kind == nil
     }
 
     /// Runs `executable` with `arguments` (argv[1...]) and waits for it.
@@ -81,54 +72,54 @@ package enum ChildProcess {
             throw error
         }
         defer { System.close(errors.read) }
-        // An inherited "ignore SIGCHLD" would have the kernel reap the child before we can.
-        signal(SIGCHLD, SIG_DFL)
-        let started = spawn(executable, arguments: arguments, standardInput: input, output: output.write, errors: errors.write)
+        let started = System.spawn(executable, arguments: arguments, standardInput: input, output: output.write, errors: errors.write)
         System.close(output.write)
         System.close(errors.write)
         guard started.code == 0 else { throw .cannotStart(executable: executable, code: started.code) }
-        let process = started.process
-
-        // Past a year is forever; kept finite so the clock arithmetic cannot overflow.
-        let deadline = ContinuousClock.now + min(timeLimit, .seconds(365 * 86_400))
         var reader = Reader(output: output.read, errors: errors.read, outputLimit: outputLimit, errorOutputLimit: errorOutputLimit)
         defer { reader.buffer.deallocate() }
+        return try wait(for: started.process, executable, reading: &reader, timeLimit: timeLimit)
+    }
+
+    /// Reads the program's output as it comes until it ends, killing it (and waiting for it)
+    /// when it outlives `timeLimit` or writes past the bound.
+    private static func wait(
+        for process: Int32, _ executable: String, reading reader: inout Reader, timeLimit: Duration
+    ) throws(ChildProcessError) -> Outcome {
+        // Past a year is forever; kept finite so the clock arithmetic cannot overflow.
+        let deadline = ContinuousClock.now + min(timeLimit, .seconds(365 * 86_400))
         while true {
             guard let wait = milliseconds(until: deadline) else {
-                stop(process)
+                System.killAndReap(process)
                 throw .timedOut(executable: executable, limit: timeLimit)
             }
             // Short waits: a program that has ended is noticed even when a child it left
             // behind still holds its output open.
-            var entries = reader.open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            if poll(&entries, nfds_t(entries.count), min(wait, 100)) < 0, errno != EINTR {
-                let code = errno
-                stop(process)
-                throw .waitFailed(executable: executable, code: code)
+            let ready: [Int32]
+            switch System.waitForReadable(reader.open, milliseconds: min(wait, 100)) {
+            case .success(let descriptors): ready = descriptors
+            case .failure(let error):
+                System.killAndReap(process)
+                throw .waitFailed(executable: executable, code: error.code)
             }
-            for entry in entries where entry.revents != 0 {
-                guard reader.read(entry.fd) else {
-                    stop(process)
-                    throw .outputTooLarge(executable: executable, limit: outputLimit)
-                }
+            for descriptor in ready where !reader.read(descriptor) {
+                System.killAndReap(process)
+                throw .outputTooLarge(executable: executable, limit: reader.outputLimit)
             }
-            var status: Int32 = 0
-            let waited = retryingOnInterrupt { waitpid(process, &status, WNOHANG) }
-            if waited == process {
+            switch System.reap(process, waiting: false) {
+            case .success(nil): continue
+            case .success(let exit?):
                 // What it wrote before it ended is in the pipes; nothing later is waited for.
-                guard reader.drain() else { throw .outputTooLarge(executable: executable, limit: outputLimit) }
+                guard reader.drain() else { throw .outputTooLarge(executable: executable, limit: reader.outputLimit) }
                 var outcome = Outcome(status: nil, signal: nil, output: reader.kept, errorOutput: reader.keptErrors)
-                if status & 0x7F == 0 {
-                    outcome.status = (status >> 8) & 0xFF
-                } else {
-                    outcome.signal = status & 0x7F
+                switch exit {
+                case .exited(let status): outcome.status = status
+                case .signaled(let signal): outcome.signal = signal
                 }
                 return outcome
-            }
-            if waited < 0 {
-                let code = errno
-                stop(process)
-                throw .waitFailed(executable: executable, code: code)
+            case .failure(let error):
+                System.killAndReap(process)
+                throw .waitFailed(executable: executable, code: error.code)
             }
         }
     }
@@ -148,7 +139,7 @@ package enum ChildProcess {
         init(output: Int32, errors: Int32, outputLimit: Int, errorOutputLimit: Int) {
             (self.output, self.errors, self.outputLimit, self.errorOutputLimit) = (output, errors, outputLimit, errorOutputLimit)
             open = [output, errors]
-            for descriptor in open { _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK) }
+            for descriptor in open { System.setNonBlocking(descriptor) }
         }
 
         /// Reads what one pipe holds now: `nil` when it is empty, else whether the output
@@ -160,7 +151,7 @@ package enum ChildProcess {
 
         private mutating func readOnce(_ descriptor: Int32) -> Bool? {
             let count = retryingOnInterrupt { systemRead(descriptor, buffer.baseAddress!, buffer.count) }
-            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            if count < 0, Errno.current == Errno.tryAgain || Errno.current == Errno.wouldBlock { return nil }
             if count <= 0 {
                 open.removeAll { $0 == descriptor }
                 return nil
@@ -196,67 +187,10 @@ package enum ChildProcess {
         return Int32(min(seconds, 86_400) * 1000 + attoseconds / 1_000_000_000_000_000 + 1)
     }
 
-    /// Kills the program and waits for it, so no zombie is left.
-    private static func stop(_ process: pid_t) {
-        kill(process, SIGKILL)
-        var status: Int32 = 0
-        _ = retryingOnInterrupt { waitpid(process, &status, 0) }
-    }
-
-    /// A pipe whose ends are closed on exec (`pipe2` where there is one), so another program
-    /// started meanwhile never holds them; the child gets copies on 1 and 2 only.
+    /// A pipe whose ends are closed on exec, so another program started meanwhile never holds
+    /// them; the child gets copies on 1 and 2 only.
     private static func makePipe(for executable: String) throws(ChildProcessError) -> (read: Int32, write: Int32) {
-        var ends: [Int32] = [-1, -1]
-        guard CPARProcess_closeOnExecPipe(&ends) == 0 else { throw .cannotStart(executable: executable, code: errno) }
-        return (ends[0], ends[1])
-    }
-
-    /// Starts the program with `posix_spawn`: the process id, or 0 and the error number.
-    private static func spawn(
-        _ executable: String, arguments: [String], standardInput: Int32?, output: Int32, errors: Int32
-    ) -> (process: pid_t, code: Int32) {
-        #if canImport(Darwin)
-        var actions: posix_spawn_file_actions_t? = nil
-        var attributes: posix_spawnattr_t? = nil
-        #else
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        #endif
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if let standardInput {
-            posix_spawn_file_actions_adddup2(&actions, standardInput, 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        }
-        posix_spawn_file_actions_adddup2(&actions, output, 1)
-        posix_spawn_file_actions_adddup2(&actions, errors, 2)
-        // Only its own three: a descriptor someone opened without close-on-exec stays here.
-        _ = CPARProcess_spawnClosesFrom(&actions, 3)
-
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        // Every signal back to its default in the child, whatever par or its parent chose.
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        sigdelset(&defaults, SIGKILL)
-        sigdelset(&defaults, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-        #if canImport(Darwin)
-        flags |= POSIX_SPAWN_CLOEXEC_DEFAULT  // Darwin's way to pass only the dup2'd descriptors.
-        #endif
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
-        let argv = ([executable] + arguments).map { strdup($0) }
-        defer { argv.forEach { free($0) } }
-        var process: pid_t = 0
-        let code = (argv + [nil]).withUnsafeBufferPointer { vector in
-            posix_spawn(&process, executable, &actions, &attributes, vector.baseAddress!, environ)
-        }
-        return (code == 0 ? process : 0, code)
+        guard let ends = System.closeOnExecPipe() else { throw .cannotStart(executable: executable, code: Errno.current) }
+        return ends
     }
 }

@@ -62,6 +62,7 @@ package enum Errno {
     package static let exists = EEXIST
     package static let interrupted = EINTR
     package static let wouldBlock = EWOULDBLOCK
+    package static let tryAgain = EAGAIN
     package static let readOnlyFileSystem = EROFS
     package static let noSuchProcess = ESRCH
     package static let invalidArgument = EINVAL
@@ -326,6 +327,11 @@ package enum System {
     /// Creates a new folder `prefix` + six random characters, 0700.
     ///
     /// - Returns: Its path.
+    /// Where temporary files go: `TMPDIR` when set and not empty, else `/tmp`.
+    package static var temporaryFolder: String {
+        getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    }
+
     package static func makeTemporaryFolder(prefix: String) throws(FileError) -> String {
         var template = Array((prefix + "XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
@@ -340,7 +346,7 @@ package enum System {
     package static func readableCopy(of bytes: [UInt8]) throws(FileError) -> Int32 {
         let memory = bytes.withUnsafeBufferPointer { CPARProcess_memoryFile($0.baseAddress, $0.count) }
         if memory >= 0 { return memory }
-        let folder = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let folder = temporaryFolder
         let file = try makeTemporaryFile(prefix: folder + "/par-input-", unlinked: true).descriptor
         let written = bytes.withUnsafeBytes { writeAll(file, $0) }
         do throws(FileError) {
@@ -389,3 +395,110 @@ private func openPath(_ path: String, _ flags: Int32, _ mode: mode_t) -> Int32 {
 private func closeDescriptor(_ descriptor: Int32) -> Int32 { close(descriptor) }
 private func unlinkPath(_ path: String) -> Int32 { unlink(path) }
 private func renamePath(_ source: String, _ destination: String) -> Int32 { rename(source, destination) }
+
+/// How a child process ended.
+package enum ProcessExit: Sendable, Equatable {
+    /// It exited with this status.
+    case exited(status: Int32)
+    /// This signal ended it.
+    case signaled(Int32)
+}
+
+// Starting a program and waiting for it: ChildProcess's calls into the C library.
+extension System {
+    /// Whether `path` is a file this process may execute.
+    package static func isExecutable(_ path: String) -> Bool {
+        access(path, X_OK) == 0
+    }
+
+    /// A pipe whose two ends are close-on-exec, or `nil` (with ``Errno/current``).
+    package static func closeOnExecPipe() -> (read: Int32, write: Int32)? {
+        var ends: [Int32] = [-1, -1]
+        guard CPARProcess_closeOnExecPipe(&ends) == 0 else { return nil }
+        return (ends[0], ends[1])
+    }
+
+    /// Makes reads of an open file return at once when it has nothing.
+    package static func setNonBlocking(_ descriptor: Int32) {
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// Starts `executable` with `arguments` (argv[1...]) and this process's environment:
+    /// `standardInput` (or /dev/null), `output` and `errors` become its 0, 1 and 2, and
+    /// nothing else is passed where the C library can close the rest; empty signal mask,
+    /// every signal at its default. An inherited "ignore SIGCHLD", which would have the
+    /// kernel reap it before ``reap(_:waiting:)`` can, is undone first.
+    ///
+    /// - Returns: The process id, or 0 and the error number.
+    package static func spawn(
+        _ executable: String, arguments: [String], standardInput: Int32?, output: Int32, errors: Int32
+    ) -> (process: Int32, code: Int32) {
+        signal(SIGCHLD, SIG_DFL)
+        var process: pid_t = 0
+        let code = withCStrings(([executable] + arguments).map { Array($0.utf8) }) { argv in
+            CPARProcess_spawn(executable, argv, standardInput ?? -1, output, errors, &process)
+        }
+        return (code == 0 ? process : 0, code)
+    }
+
+    /// Replaces this process with the program open at `program` (see `CPARProcess_exec`:
+    /// every signal blocked while its state is reset, the mask emptied just before exec, only
+    /// 0, 1, 2 and `program` left open), `input` becoming its standard input.
+    ///
+    /// - Parameters:
+    ///   - arguments: Its whole argument vector, byte strings passed as they are.
+    ///   - environment: Its whole environment, `NAME=VALUE` byte strings.
+    /// - Returns: Only on failure: the error number. The signal dispositions and descriptors
+    ///   are already changed then, so the caller should end the process.
+    package static func exec(_ program: Int32, input: Int32, arguments: [[UInt8]], environment: [[UInt8]]) -> Int32 {
+        withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in CPARProcess_exec(program, input, argv, envp) }
+        }
+    }
+
+    /// Runs `body` with a NULL-terminated array of C strings holding `strings`, byte for byte.
+    private static func withCStrings<Result>(
+        _ strings: [[UInt8]], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result
+    ) -> Result {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { bytes in
+            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawPointer(copy).copyMemory(from: raw.baseAddress ?? UnsafeRawPointer(copy), byteCount: bytes.count)
+            }
+            copy[bytes.count] = 0
+            return copy
+        }
+        pointers.append(nil)
+        defer { pointers.forEach { $0?.deallocate() } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// Waits up to `milliseconds` for any of `descriptors` to have bytes or be closed.
+    ///
+    /// - Returns: Those that are ready (none after a timeout or a signal), or the error number.
+    package static func waitForReadable(_ descriptors: [Int32], milliseconds: Int32) -> Result<[Int32], FileError> {
+        var entries = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        if poll(&entries, nfds_t(entries.count), milliseconds) < 0 {
+            if errno == EINTR { return .success([]) }
+            return .failure(FileError(operation: "poll", path: "", code: errno))
+        }
+        return .success(entries.filter { $0.revents != 0 }.map(\.fd))
+    }
+
+    /// Collects a child that has ended: how it ended, or `nil` while it runs (when not
+    /// `waiting`).
+    package static func reap(_ process: Int32, waiting: Bool) -> Result<ProcessExit?, FileError> {
+        var status: Int32 = 0
+        let waited = retryingOnInterrupt { waitpid(process, &status, waiting ? 0 : WNOHANG) }
+        if waited < 0 { return .failure(FileError(operation: "wait for", path: "process \(process)", code: errno)) }
+        guard waited == process else { return .success(nil) }
+        // WIFEXITED and WTERMSIG are macros Swift does not import: the status's low 7 bits.
+        return .success(status & 0x7F == 0 ? .exited(status: (status >> 8) & 0xFF) : .signaled(status & 0x7F))
+    }
+
+    /// Kills a child and waits for it, so no zombie is left.
+    package static func killAndReap(_ process: Int32) {
+        kill(process, SIGKILL)
+        _ = reap(process, waiting: true)
+    }
+}

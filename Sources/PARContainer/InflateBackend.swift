@@ -42,13 +42,13 @@ public enum InflateBackend: String, Sendable, CaseIterable, CustomStringConverti
     }
 }
 
-/// `PAR_INFLATE` names no backend.
+/// The value choosing a backend (`PAR_INFLATE`) names none.
 public struct InflateBackendError: Error, Sendable, CustomStringConvertible {
     /// The value given.
     public let value: String
 
     public var description: String {
-        "PAR_INFLATE=\(value) names no inflate backend"
+        "\(value) names no inflate backend"
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-internal import CPARProcess
 import PARBytes
 import PARClaims
 
@@ -74,11 +73,7 @@ public final class PreparedProvider: Sendable {
         let line = Array(Data(document.serialized.utf8).base64EncodedString().utf8) + [0x0D, 0x0A]
         let input = try Self.inputFile(holding: line, for: path)
         defer { System.close(input) }
-        let code = withCStrings([Array(path.utf8)]) { argv in
-            withCStrings(environment.variables) { envp in
-                CPARProcess_exec(descriptor, input, argv, envp)
-            }
-        }
+        let code = System.exec(descriptor, input: input, arguments: [Array(path.utf8)], environment: environment.variables)
         throw .cannotStart(path: path, code: code)
     }
 
@@ -90,19 +85,4 @@ public final class PreparedProvider: Sendable {
             throw .cannotStart(path: path, code: error.code)
         }
     }
-}
-
-/// Runs `body` with a NULL-terminated array of C strings made from byte strings.
-private func withCStrings<Result>(_ strings: [[UInt8]], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Result) -> Result {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { bytes in
-        let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-        bytes.withUnsafeBytes { raw in
-            UnsafeMutableRawPointer(copy).copyMemory(from: raw.baseAddress ?? UnsafeRawPointer(copy), byteCount: bytes.count)
-        }
-        copy[bytes.count] = 0
-        return copy
-    }
-    pointers.append(nil)
-    defer { pointers.forEach { $0?.deallocate() } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

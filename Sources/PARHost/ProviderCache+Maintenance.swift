@@ -187,7 +187,7 @@ extension ProviderCache {
             guard let key = SHA256Hash(hex: name),
                 let lock = try? CacheLock.acquire(lockPath(key), shared: false, wait: false, events: events)
             else { continue }
-            withExtendedLifetime(lock) { System.unlink(lockPath(key)) }
+            withExtendedLifetime(lock) { _ = System.unlink(lockPath(key)) }
         }
     }
 

@@ -115,12 +115,15 @@ public struct ProviderCache: Sendable {
         _ source: ProviderSource, target: Target = .native, policy: VerificationPolicy = .default, offline: Bool = false,
         registry: ProviderRegistry? = nil, allowsLatest: Bool? = nil, events: CacheEvents? = nil
     ) async throws(ProviderCacheError) -> PreparedProvider {
-        if case .reference(let reference) = source {
-            do {
-                try ProviderRegistry.checkTag(of: reference, allowsLatest: allowsLatest ?? registry?.allowsLatest ?? false)
-            } catch {
-                throw .registry(error)
+        let allowsLatest = allowsLatest ?? registry?.allowsLatest ?? false
+        do {
+            switch source {
+            case .reference(let reference): try ProviderRegistry.checkTag(of: reference, allowsLatest: allowsLatest)
+            case .layout(let layout): try ProviderRegistry.checkName(of: layout, allowsLatest: allowsLatest)
+            case .file: break
             }
+        } catch {
+            throw .registry(error)
         }
         switch source {
         case .file(let path):
@@ -132,7 +135,7 @@ public struct ProviderCache: Sendable {
         case .layout(let layout):
             let manifest: SHA256Hash
             do {
-                manifest = try await ProviderRegistry.resolve(layout: layout)
+                manifest = try await ProviderRegistry.resolve(layout: layout, allowsLatest: allowsLatest)
             } catch {
                 throw .registry(error)
             }
@@ -140,7 +143,7 @@ public struct ProviderCache: Sendable {
                 () async throws(RegistryError) -> ProviderRegistry.PullResult in
                 try await ProviderRegistry.pull(
                     fromLayout: layout, to: .named(folder: root + "/downloads", name: manifest.lowercaseHex), expectedDigest: manifest,
-                    policy: policy, platform: .target(target))
+                    policy: policy, platform: .target(target), allowsLatest: allowsLatest)
             }
         case .reference(let reference):
             let manifest = try await manifestDigest(of: reference, offline: offline, registry: registry, events: events)

@@ -16,10 +16,10 @@ enum OCIArchiveFile {
         _ layout: OCILayoutReference, _ body: (String) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
         guard layout.kind == .archive else { return try await body(layout.path) }
-        let folder = try await offload { () throws(RegistryError) in try temporaryFolder() }
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try await offload { () throws(RegistryError) in try unpack(layout.path, into: folder) }
-        return try await body(folder)
+        return try await withTemporaryFolder { folder throws(RegistryError) in
+            try await offload { () throws(RegistryError) in try unpack(layout.path, into: folder) }
+            return try await body(folder)
+        }
     }
 
     /// Runs `body` with a folder to write `layout` into: itself, or for an archive, a private
@@ -31,19 +31,33 @@ enum OCIArchiveFile {
         _ layout: OCILayoutReference, _ body: (String) async throws(RegistryError) -> Result
     ) async throws(RegistryError) -> Result {
         guard layout.kind == .archive else { return try await body(layout.path) }
-        let staged = try await offload { () throws(RegistryError) in try temporaryFolder() }
-        defer { try? FileManager.default.removeItem(atPath: staged) }
         // An archive that is there but not a layout is refused before anything is done.
         if let status = try? System.status(at: layout.path), status.size > 0 {
-            try await offload { () throws(RegistryError) in
-                let probe = try temporaryFolder()
-                defer { try? FileManager.default.removeItem(atPath: probe) }
-                try unpack(layout.path, into: probe, keepingEverything: true)
+            try await withTemporaryFolder { probe throws(RegistryError) in
+                try await offload { () throws(RegistryError) in try unpack(layout.path, into: probe, keepingEverything: true) }
             }
         }
-        let result = try await body(staged)
-        try await offload { () throws(RegistryError) in try merge(staged, into: layout.path) }
-        return result
+        return try await withTemporaryFolder { staged throws(RegistryError) in
+            let result = try await body(staged)
+            try await offload { () throws(RegistryError) in try merge(staged, into: layout.path) }
+            return result
+        }
+    }
+
+    /// Runs `body` with a new private temporary folder, removed afterwards whether `body`
+    /// returned or threw; making and removing it (a tree of blobs) run on a thread of their own.
+    private static func withTemporaryFolder<Result: Sendable>(
+        _ body: (String) async throws(RegistryError) -> Result
+    ) async throws(RegistryError) -> Result {
+        let folder = try await offload { () throws(RegistryError) in try temporaryFolder() }
+        let outcome: Swift.Result<Result, RegistryError>
+        do throws(RegistryError) {
+            outcome = .success(try await body(folder))
+        } catch {
+            outcome = .failure(error)
+        }
+        await offload { try? FileManager.default.removeItem(atPath: folder) }
+        return try outcome.get()
     }
 
     /// Puts a staged layout's blobs and names into the archive at `path`, or makes it. A new
@@ -86,9 +100,8 @@ enum OCIArchiveFile {
     }
 
     private static func temporaryFolder() throws(RegistryError) -> String {
-        let parent = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         do {
-            return try System.makeTemporaryFolder(prefix: parent + "/par-layout-")
+            return try System.makeTemporaryFolder(prefix: System.temporaryFolder + "/par-layout-")
         } catch {
             throw .file(error)
         }
@@ -168,9 +181,10 @@ enum OCIArchiveFile {
                 let tar = TarWriter(sink)
                 let blobs = try FileManager.default.contentsOfDirectory(atPath: folder + "/blobs/sha256").sorted()
                 for name in ["oci-layout", "index.json"] + blobs.map({ "blobs/sha256/" + $0 }) {
+                    // The size of the file open, not of whatever the name holds a moment later.
                     let source = try FileSource(path: folder + "/" + name)
-                    let size = try System.status(at: folder + "/" + name).size
-                    try tar.beginFile(name: name, size: size, mode: 0o644)
+                    try tar.beginFile(name: name, size: source.size ?? 0, mode: 0o644)
+                    // TarWriter refuses content longer or shorter than declared.
                     try source.forEachChunk { try tar.writeContent($0) }
                 }
                 try tar.finish()

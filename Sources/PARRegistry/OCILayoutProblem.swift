@@ -14,7 +14,7 @@ public enum OCILayoutProblem: Equatable, Sendable, CustomStringConvertible {
     case ambiguousName(String)
     /// No name was given and the layout holds other than one entry.
     case nameNeeded(available: [String])
-    /// A layout to write into was given no name, and the source has no tag to take.
+    /// A layout to write into was given no name, and the source has none to take.
     case destinationNameNeeded
     /// A blob the layout refers to is not in `blobs/sha256/`.
     case missingBlob(SHA256Hash)
@@ -34,7 +34,7 @@ public enum OCILayoutProblem: Equatable, Sendable, CustomStringConvertible {
         case .ambiguousName(let name): "two entries of its index.json are named \(name)"
         case .nameNeeded(let available):
             "it holds \(available.count) entries, so a name is needed; it has \(available.isEmpty ? "no named one" : available.joined(separator: ", "))"
-        case .destinationNameNeeded: "a name for the copy is needed (oci:PATH:NAME): the source has no tag to take it from"
+        case .destinationNameNeeded: "no name to write under was given, and the source has none to take"
         case .missingBlob(let digest): "the blob \(digest.ociDigest) it refers to is missing"
         case .unsafeEntry(let name): "its entry \(name) could land outside the layout, or is not a file or folder"
         case .unreadableArchive(let reason): "it cannot be read as a tar of a layout (\(reason))"

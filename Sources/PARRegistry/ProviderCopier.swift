@@ -94,6 +94,7 @@ public struct ProviderCopier: Sendable {
             return try ProviderRegistry.checkTag(of: reference, allowsLatest: destination.allowsLatest, forPush: true)
         case .layout(let layout):
             guard let name = layout.tag ?? sourceName else { throw .invalidLayout(path: layout.path, problem: .destinationNameNeeded) }
+            try ProviderRegistry.checkName(of: OCILayoutReference(kind: layout.kind, path: layout.path, tag: name), allowsLatest: destination.allowsLatest)
             return name
         }
     }
@@ -110,6 +111,7 @@ public struct ProviderCopier: Sendable {
                 return try await body(RegistryReader(client: source, session: session, scope: scope, name: name))
             }
         case .layout(let layout):
+            try ProviderRegistry.checkName(of: layout, allowsLatest: source.allowsLatest)
             return try await OCIArchiveFile.reading(layout) { folder throws(RegistryError) in
                 let opened = try await offload { () throws(RegistryError) in try OCILayout(existingAt: folder) }
                 return try await body(LayoutReader(layout: opened, name: layout.tag))
@@ -138,17 +140,7 @@ public struct ProviderCopier: Sendable {
                     RegistryWriter(client: destination, session: session, scope: scope, uploader: uploader, mountFrom: mountFrom))
             }
         case .layout(let layout):
-            return try await OCIArchiveFile.writing(layout) { folder throws(RegistryError) in
-                // A layout this copy makes is removed again if the copy fails.
-                let existed = (try? System.status(at: folder)) != nil
-                let opened = try await offload { () throws(RegistryError) in try OCILayout.creating(at: folder) }
-                do throws(RegistryError) {
-                    return try await body(LayoutWriter(layout: opened))
-                } catch {
-                    if !existed { OCILayout.removeIfUnnamed(folder) }
-                    throw error
-                }
-            }
+            return try await LayoutWriter.writing(layout, body)
         }
     }
 }
@@ -385,7 +377,7 @@ private struct RegistryReader: CopyReader {
     func archive(
         _ layer: OCIDescriptor, check: @escaping StreamingVerification.Check, progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(RegistryError) -> StagedBlob {
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let folder = System.temporaryFolder
         let pulled = try await client.download(
             layer, from: session, scope: scope, to: .path("\(folder)/par-copy-\(layer.digest.lowercaseHex)"), progress: progress,
             check: check)
@@ -488,6 +480,24 @@ struct LayoutReader: CopyReader {
 
 struct LayoutWriter: CopyWriter {
     let layout: OCILayout
+
+    /// Runs `body` with a writer into `layout` (an `oci-archive:` is staged and merged, see
+    /// ``OCIArchiveFile/writing(_:_:)``), made if missing. A layout this made is removed
+    /// again if `body` fails while nothing is named in it.
+    static func writing<Result: Sendable>(
+        _ layout: OCILayoutReference, _ body: (LayoutWriter) async throws(RegistryError) -> Result
+    ) async throws(RegistryError) -> Result {
+        try await OCIArchiveFile.writing(layout) { folder throws(RegistryError) in
+            let existed = (try? System.status(at: folder)) != nil
+            do throws(RegistryError) {
+                let opened = try await offload { () throws(RegistryError) in try OCILayout.creating(at: folder) }
+                return try await body(LayoutWriter(layout: opened))
+            } catch {
+                if !existed { await offload { OCILayout.removeIfUnnamed(folder) } }
+                throw error
+            }
+        }
+    }
 
     func mount(_ descriptor: OCIDescriptor) async throws(RegistryError) -> Bool { false }
 

@@ -17,13 +17,15 @@ extension ProviderRegistry {
     ///   - expectedDigest: The manifest (or index, or slice) digest to require.
     ///   - policy: How to verify the archive.
     ///   - platform: Which slice of an image index to take.
+    ///   - allowsLatest: Accept an entry named `latest` (see ``checkName(of:allowsLatest:)``).
     /// - Returns: The digests, the path, and what verification found.
     /// - Throws: ``RegistryError``; nothing is left at `destination` on failure.
     public static func pull(
         fromLayout layout: OCILayoutReference, to destination: PullDestination, expectedDigest: SHA256Hash? = nil,
-        policy: VerificationPolicy = .default, platform: PlatformChoice = .native
+        policy: VerificationPolicy = .default, platform: PlatformChoice = .native, allowsLatest: Bool = false
     ) async throws(RegistryError) -> PullResult {
-        try await OCIArchiveFile.reading(layout) { folder throws(RegistryError) in
+        try checkName(of: layout, allowsLatest: allowsLatest)
+        return try await OCIArchiveFile.reading(layout) { folder throws(RegistryError) in
             let opened = try await offload { () throws(RegistryError) in try OCILayout(existingAt: folder) }
             let reader = LayoutReader(layout: opened, name: layout.tag)
             let (bytes, digest) = try await reader.root()
@@ -39,75 +41,47 @@ extension ProviderRegistry {
                 let path = try await write(staged, layer: layer, to: destination)
                 return PullResult(manifestDigest: digest, layerDigest: layer.digest, path: path, archive: staged.archive, slices: [])
             }
-            let index = try OCIImageIndex(parsing: bytes)
-            var entries: [(OCIImageIndex.Entry, OCIPlatform)] = []
-            switch platform {
-            case .allTargets:
-                if let expectedDigest, expectedDigest != digest { throw .digestMismatch(what: "index", expected: expectedDigest, actual: digest) }
-                entries = index.manifests.compactMap { entry in entry.platform.map { (entry, $0) } }
-            case .native, .target:
-                let wanted: Target = if case .target(let target) = platform { target } else { .native }
-                guard let entry = index.entry(for: wanted), let entryPlatform = entry.platform else {
-                    throw .noSliceForTarget(wanted, available: index.manifests.compactMap { $0.platform?.description })
-                }
-                if let expectedDigest, expectedDigest != digest, expectedDigest != entry.manifest.digest {
-                    throw .digestMismatch(what: "index (or slice manifest)", expected: expectedDigest, actual: digest)
-                }
-                entries = [(entry, entryPlatform)]
-            }
+            let chosen = try ChosenSlice.all(of: try OCIImageIndex(parsing: bytes), digest: digest, for: platform, expectedDigest: expectedDigest)
             var slices: [(PlatformSliceDescription, StagedBlob)] = []
-            for (entry, entryPlatform) in entries {
-                let manifestBytes = try await reader.manifest(entry.manifest)
-                if OCIImageIndex.isIndex(manifestBytes) { throw .nestedIndex(entry.manifest.digest) }
-                let manifest = try OCIManifest(parsing: manifestBytes)
-                guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
-                let target = entry.target
-                let staged: StagedBlob
-                do throws(RegistryError) {
-                    staged = try await reader.archive(
-                        layer, check: { source throws(ProviderArchiveError) in try ProviderArchive.verifySlice(from: source, target: target, policy: policy) },
-                        progress: nil)
-                } catch .invalidArchive(let error) {
-                    throw .invalidSlice(platform: entryPlatform.description, manifest: entry.manifest.digest, error)
-                }
-                guard let held = staged.archive.targets.keys.first, entryPlatform.matches(held) else {
-                    throw .slicePlatformMismatch(
-                        platform: entryPlatform.description, manifest: entry.manifest.digest, holds: staged.archive.targets.keys.sorted())
-                }
-                slices.append(
-                    (PlatformSliceDescription(target: held, platform: entryPlatform, manifestDigest: entry.manifest.digest, layer: layer), staged))
-            }
+            for slice in chosen { slices.append(try await stage(slice, from: reader, policy: policy)) }
             guard case .allTargets = platform else {
                 let (slice, staged) = slices[0]
                 let path = try await write(staged, layer: slice.layer, to: destination)
                 return PullResult(manifestDigest: digest, layerDigest: slice.layer.digest, path: path, archive: staged.archive, slices: [slice])
             }
-            let path = destination.path(compressed: slices.first?.1.archive.isCompressed ?? false)
-            let parts = slices.map(\.1.path)
-            let (archive, fileDigest) = try await offload { () throws(RegistryError) -> (VerifiedArchive, SHA256Hash) in
-                do throws(ProviderArchiveError) {
-                    let archive = try ProviderArchive.assemble(slicesAt: parts, to: path, policy: policy)
-                    do {
-                        return (archive, try DigestingSource.digest(of: FileSource(path: path)).hash)
-                    } catch {
-                        System.unlink(path)
-                        throw ProviderArchiveError.stream(String(describing: error))
-                    }
-                } catch {
-                    throw .invalidArchive(error)
-                }
-            }
+            let (path, archive, fileDigest) = try await ChosenSlice.assemble(
+                slices.map(\.1.path), compressed: slices.first?.1.archive.isCompressed ?? false, into: destination, policy: policy)
             return PullResult(manifestDigest: digest, layerDigest: fileDigest, path: path, archive: archive, slices: slices.map(\.0))
         }
     }
 
+    /// Reads a chosen slice's manifest and verifies its archive in the layout.
+    private static func stage(
+        _ slice: ChosenSlice, from reader: LayoutReader, policy: VerificationPolicy
+    ) async throws(RegistryError) -> (PlatformSliceDescription, StagedBlob) {
+        let manifestBytes = try await reader.manifest(slice.entry.manifest)
+        if OCIImageIndex.isIndex(manifestBytes) { throw .nestedIndex(slice.entry.manifest.digest) }
+        let manifest = try OCIManifest(parsing: manifestBytes)
+        guard let layer = manifest.archiveLayer else { throw .notAProviderArchive(mediaTypes: manifest.layers.map(\.mediaType)) }
+        let staged: StagedBlob
+        do throws(RegistryError) {
+            staged = try await reader.archive(layer, check: slice.check(policy), progress: nil)
+        } catch .invalidArchive(let error) {
+            throw slice.refused(error)
+        }
+        return (try slice.describe(staged.archive, layer: layer), staged)
+    }
+
     /// The digest of the manifest (or index) a layout's name picks (or its only entry).
     ///
-    /// - Parameter layout: The layout and the entry's name.
+    /// - Parameters:
+    ///   - layout: The layout and the entry's name.
+    ///   - allowsLatest: Accept an entry named `latest` (see ``checkName(of:allowsLatest:)``).
     /// - Returns: The entry's digest.
     /// - Throws: ``RegistryError``.
-    public static func resolve(layout: OCILayoutReference) async throws(RegistryError) -> SHA256Hash {
-        try await OCIArchiveFile.reading(layout) { folder throws(RegistryError) in
+    public static func resolve(layout: OCILayoutReference, allowsLatest: Bool = false) async throws(RegistryError) -> SHA256Hash {
+        try checkName(of: layout, allowsLatest: allowsLatest)
+        return try await OCIArchiveFile.reading(layout) { folder throws(RegistryError) in
             try await offload { () throws(RegistryError) in try OCILayout(existingAt: folder).entry(named: layout.tag).digest }
         }
     }
@@ -135,44 +109,33 @@ extension ProviderRegistry {
     ///   - annotations: Manifest (and index) annotations.
     ///   - platformSlices: Write platform slices and an index of them.
     ///   - sliceTags: With `platformSlices`, also name each slice `NAME-OS-ARCH`.
+    ///   - allowsLatest: Accept the name `latest` (see ``checkName(of:allowsLatest:)``).
     /// - Returns: The name and digest written.
     /// - Throws: ``RegistryError``.
     public static func push(
         archiveAt path: String, toLayout layout: OCILayoutReference, config: [UInt8] = Array("{}".utf8),
-        annotations: [(key: String, value: String)] = [], platformSlices: Bool = false, sliceTags: Bool = false
+        annotations: [(key: String, value: String)] = [], platformSlices: Bool = false, sliceTags: Bool = false,
+        allowsLatest: Bool = false
     ) async throws(RegistryError) -> LayoutPushResult {
         guard let name = layout.tag else { throw .invalidLayout(path: layout.path, problem: .destinationNameNeeded) }
+        try checkName(of: layout, allowsLatest: allowsLatest)
         let policy = VerificationPolicy(allowsExpired: false)
-        return try await OCIArchiveFile.writing(layout) { folder throws(RegistryError) in
-            let existed = (try? System.status(at: folder)) != nil
-            do throws(RegistryError) {
-                let opened = try await offload { () throws(RegistryError) in try OCILayout.creating(at: folder) }
-                let writer = LayoutWriter(layout: opened)
-                let configBlob = configDescriptor(config)
-                try await writer.putBlob(bytes: config, as: configBlob)
-                if platformSlices {
-                    let archive = try await offload { () throws(RegistryError) -> VerifiedArchive in
-                        do throws(ProviderArchiveError) {
-                            return try ProviderArchive.verify(path: path, policy: policy)
-                        } catch {
-                            throw .invalidArchive(error)
-                        }
-                    }
-                    let written = try await writeSlices(
-                        of: path, verified: archive, to: writer, tag: name, configBlob: configBlob, annotations: annotations,
-                        sliceTags: sliceTags, policy: policy, progress: nil)
-                    return LayoutPushResult(name: name, digest: written.indexDigest, slices: written.slices)
-                }
-                let layer = try await offload { () throws(RegistryError) in try Self.layer(ofArchiveAt: path) }
-                try await writer.putBlob(file: path, as: layer, progress: nil)
-                let manifest = OCIManifest(config: configBlob, layers: [layer], annotations: annotations).serialized
-                let descriptor = OCIDescriptor(mediaType: manifestMediaType, digest: .of(manifest), size: UInt64(manifest.count))
-                try await writer.name(name, descriptor, bytes: manifest)
-                return LayoutPushResult(name: name, digest: descriptor.digest, slices: [])
-            } catch {
-                if !existed { OCILayout.removeIfUnnamed(folder) }
-                throw error
+        return try await LayoutWriter.writing(layout) { writer throws(RegistryError) in
+            let configBlob = configDescriptor(config)
+            try await writer.putBlob(bytes: config, as: configBlob)
+            if platformSlices {
+                let archive = try await offload { () throws(RegistryError) in try verifiedWhole(path, policy: policy) }
+                let written = try await writeSlices(
+                    of: path, verified: archive, to: writer, tag: name, configBlob: configBlob, annotations: annotations,
+                    sliceTags: sliceTags, policy: policy, progress: nil)
+                return LayoutPushResult(name: name, digest: written.indexDigest, slices: written.slices)
             }
+            let layer = try await offload { () throws(RegistryError) in try Self.layer(ofArchiveAt: path) }
+            try await writer.putBlob(file: path, as: layer, progress: nil)
+            let manifest = OCIManifest(config: configBlob, layers: [layer], annotations: annotations).serialized
+            let descriptor = OCIDescriptor(mediaType: manifestMediaType, digest: .of(manifest), size: UInt64(manifest.count))
+            try await writer.name(name, descriptor, bytes: manifest)
+            return LayoutPushResult(name: name, digest: descriptor.digest, slices: [])
         }
     }
 

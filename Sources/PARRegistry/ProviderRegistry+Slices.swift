@@ -88,13 +88,7 @@ extension ProviderRegistry {
         progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> SlicedPushResult {
         let policy = VerificationPolicy(allowsExpired: false)
-        let verify = { @Sendable () throws(RegistryError) -> VerifiedArchive in
-            do throws(ProviderArchiveError) {
-                return try ProviderArchive.verify(path: path, policy: policy)
-            } catch {
-                throw .invalidArchive(error)
-            }
-        }
+        let verify = { @Sendable () throws(RegistryError) -> VerifiedArchive in try Self.verifiedWhole(path, policy: policy) }
         return try await pushing(reference, config: config, verify: verify) { push, archive throws(RegistryError) in
             let writer = RegistryWriter(client: self, session: push.session, scope: push.scope, uploader: push.uploader)
             let written = try await Self.writeSlices(
@@ -104,6 +98,15 @@ extension ProviderRegistry {
             return SlicedPushResult(
                 reference: reference, tag: push.tag, indexDigest: written.indexDigest, slices: written.slices, uploadedBlobs: uploaded,
                 existingBlobs: 2 * written.slices.count + 1 - uploaded)
+        }
+    }
+
+    /// The archive a push of slices cuts, verified whole first.
+    static func verifiedWhole(_ path: String, policy: VerificationPolicy) throws(RegistryError) -> VerifiedArchive {
+        do throws(ProviderArchiveError) {
+            return try ProviderArchive.verify(path: path, policy: policy)
+        } catch {
+            throw .invalidArchive(error)
         }
     }
 
@@ -157,7 +160,7 @@ extension ProviderRegistry {
     static func writeSlice(
         _ target: Target, of path: String, verified archive: VerifiedArchive, policy: VerificationPolicy
     ) throws(RegistryError) -> (sink: AtomicFileSink, layer: OCIDescriptor) {
-        let folder = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let folder = System.temporaryFolder
         let name = "\(folder)/par-slice-\(target.name)\(archive.isCompressed ? ".par.gz" : ".par")"
         do throws(ProviderArchiveError) {
             let sink: AtomicFileSink
@@ -215,98 +218,49 @@ extension ProviderRegistry {
         expectedDigest: SHA256Hash?, policy: VerificationPolicy, platform choice: PlatformChoice,
         progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(RegistryError) -> PullResult {
-        let wanted: Target
-        switch choice {
-        case .native: wanted = .native
-        case .target(let target): wanted = target
-        case .allTargets:
-            return try await pullAll(
-                index, digest: indexDigest, session: session, scope: scope, to: destination, expectedDigest: expectedDigest,
-                policy: policy, progress: progress)
-        }
-        guard let entry = index.entry(for: wanted), let platform = entry.platform else {
-            throw .noSliceForTarget(wanted, available: index.manifests.compactMap(Self.label))
-        }
-        if let expectedDigest, expectedDigest != indexDigest, expectedDigest != entry.manifest.digest {
-            throw .digestMismatch(what: "index (or slice manifest)", expected: expectedDigest, actual: indexDigest)
-        }
-        let (download, slice) = try await pullSlice(
-            entry, platform: platform, target: wanted, session: session, scope: scope, to: destination, policy: policy, progress: progress)
-        do throws(FileError) {
-            try download.commit()
-        } catch {
-            throw .file(error)
-        }
-        return PullResult(
-            manifestDigest: indexDigest, layerDigest: slice.description.layer.digest, path: download.destination,
-            archive: slice.archive, slices: [slice.description])
-    }
-
-    /// Pulls every slice of an index beside the destination and puts them together there.
-    private func pullAll(
-        _ index: OCIImageIndex, digest indexDigest: SHA256Hash, session: RegistrySession, scope: String, to destination: PullDestination,
-        expectedDigest: SHA256Hash?, policy: VerificationPolicy, progress: (@Sendable (UInt64, UInt64) -> Void)?
-    ) async throws(RegistryError) -> PullResult {
-        if let expectedDigest, expectedDigest != indexDigest {
-            throw .digestMismatch(what: "index", expected: expectedDigest, actual: indexDigest)
+        let chosen = try ChosenSlice.all(of: index, digest: indexDigest, for: choice, expectedDigest: expectedDigest)
+        guard case .allTargets = choice else {
+            let (download, slice) = try await pullSlice(chosen[0], session: session, scope: scope, to: destination, policy: policy, progress: progress)
+            do throws(FileError) {
+                try download.commit()
+            } catch {
+                throw .file(error)
+            }
+            return PullResult(
+                manifestDigest: indexDigest, layerDigest: slice.description.layer.digest, path: download.destination,
+                archive: slice.archive, slices: [slice.description])
         }
         var downloads: [BlobDownload] = []
         defer { for download in downloads { download.discard() } }
         var slices: [PlatformSliceDescription] = []
         var compressed = false
-        for (number, entry) in index.manifests.enumerated() {
-            // An entry without a platform is not a slice (oci-client skips those too).
-            guard let platform = entry.platform else { continue }
+        for (number, slice) in chosen.enumerated() {
             let scratch = PullDestination.path(destination.path(compressed: false) + ".slice-\(number)")
-            let (download, slice) = try await pullSlice(
-                entry, platform: platform, target: entry.target, session: session, scope: scope, to: scratch, policy: policy,
-                progress: progress)
+            let (download, pulled) = try await pullSlice(slice, session: session, scope: scope, to: scratch, policy: policy, progress: progress)
             downloads.append(download)
-            slices.append(slice.description)
-            if downloads.count == 1 { compressed = slice.archive.isCompressed }
+            slices.append(pulled.description)
+            if downloads.count == 1 { compressed = pulled.archive.isCompressed }
         }
-        let path = destination.path(compressed: compressed)
-        let parts = downloads.map(\.path)
-        // Reading every slice and writing the archive: on a thread of its own.
-        let (archive, digest) = try await offload { () throws(RegistryError) -> (VerifiedArchive, SHA256Hash) in
-            do throws(ProviderArchiveError) {
-                let archive = try ProviderArchive.assemble(slicesAt: parts, to: path, policy: policy)
-                do throws(ProviderArchiveError) {
-                    return (archive, try Self.digest(ofFileAt: path))
-                } catch {
-                    System.unlink(path)
-                    throw error
-                }
-            } catch {
-                throw .invalidArchive(error)
-            }
-        }
+        let (path, archive, digest) = try await ChosenSlice.assemble(
+            downloads.map(\.path), compressed: compressed, into: destination, policy: policy)
         return PullResult(manifestDigest: indexDigest, layerDigest: digest, path: path, archive: archive, slices: slices)
     }
 
     /// Fetches one slice's manifest, downloads its layer, and verifies it as the slice of
-    /// the target its entry names and the platform it is listed under.
+    /// the target chosen and the platform it is listed under.
     private func pullSlice(
-        _ entry: OCIImageIndex.Entry, platform: OCIPlatform, target: Target?, session: RegistrySession, scope: String,
-        to destination: PullDestination, policy: VerificationPolicy, progress: (@Sendable (UInt64, UInt64) -> Void)?
+        _ slice: ChosenSlice, session: RegistrySession, scope: String, to destination: PullDestination, policy: VerificationPolicy,
+        progress: (@Sendable (UInt64, UInt64) -> Void)?
     ) async throws(RegistryError) -> (BlobDownload, (description: PlatformSliceDescription, archive: VerifiedArchive)) {
-        let (_, layer) = try await sliceManifest(entry, session: session, scope: scope)
-        let expected = target ?? entry.target
-        let pulled = try await self.download(
-            layer, from: session, scope: scope, to: destination, progress: progress,
-            check: { source throws(ProviderArchiveError) in try ProviderArchive.verifySlice(from: source, target: expected, policy: policy) })
-        let (download, archive) = try pulled.mapError {
-            RegistryError.invalidSlice(platform: platform.description, manifest: entry.manifest.digest, $0)
-        }.get()
-        // A slice is exactly one binary (verifySlice checked), which must be of its entry's platform.
-        guard let held = archive.targets.keys.first, platform.matches(held) else {
+        let (_, layer) = try await sliceManifest(slice.entry, session: session, scope: scope)
+        let pulled = try await self.download(layer, from: session, scope: scope, to: destination, progress: progress, check: slice.check(policy))
+        let (download, archive) = try pulled.mapError(slice.refused).get()
+        do throws(RegistryError) {
+            return (download, (try slice.describe(archive, layer: layer), archive))
+        } catch {
             download.discard()
-            throw .slicePlatformMismatch(
-                platform: platform.description, manifest: entry.manifest.digest, holds: archive.targets.keys.sorted())
+            throw error
         }
-        let description = PlatformSliceDescription(
-            target: held, platform: platform, manifestDigest: entry.manifest.digest, layer: layer)
-        return (download, (description, archive))
     }
 
     /// Fetches a slice's manifest by digest: it must hash to the entry's digest and be an
@@ -339,6 +293,83 @@ extension ProviderRegistry {
         }
         let digest = head.header("Docker-Content-Digest").flatMap(SHA256Hash.init(ociDigest:))
         return digest == entry.manifest.digest ? tag : nil
+    }
+}
+
+/// A slice an index pull takes: its entry, the platform it is listed under, and the target
+/// its archive must hold (`nil`: whichever its platform allows). Registry and layout pulls
+/// choose, check and put slices together through it alike.
+struct ChosenSlice: Sendable {
+    let entry: OCIImageIndex.Entry
+    let platform: OCIPlatform
+    let target: Target?
+
+    /// The slices a pull of an index takes for `choice`: this machine's or a target's (one),
+    /// or every entry with a platform. `expectedDigest` must be the index's, or the one
+    /// slice's manifest's.
+    static func all(
+        of index: OCIImageIndex, digest indexDigest: SHA256Hash, for choice: PlatformChoice, expectedDigest: SHA256Hash?
+    ) throws(RegistryError) -> [ChosenSlice] {
+        let wanted: Target
+        switch choice {
+        case .native: wanted = .native
+        case .target(let target): wanted = target
+        case .allTargets:
+            if let expectedDigest, expectedDigest != indexDigest {
+                throw .digestMismatch(what: "index", expected: expectedDigest, actual: indexDigest)
+            }
+            // An entry without a platform is not a slice (oci-client skips those too).
+            return index.manifests.compactMap { entry in entry.platform.map { ChosenSlice(entry: entry, platform: $0, target: entry.target) } }
+        }
+        guard let entry = index.entry(for: wanted), let platform = entry.platform else {
+            throw .noSliceForTarget(wanted, available: index.manifests.compactMap(label))
+        }
+        if let expectedDigest, expectedDigest != indexDigest, expectedDigest != entry.manifest.digest {
+            throw .digestMismatch(what: "index (or slice manifest)", expected: expectedDigest, actual: indexDigest)
+        }
+        return [ChosenSlice(entry: entry, platform: platform, target: wanted)]
+    }
+
+    /// How the slice's archive is verified as it is read: as a slice of the chosen target.
+    func check(_ policy: VerificationPolicy) -> StreamingVerification.Check {
+        let target = self.target
+        return { source throws(ProviderArchiveError) in try ProviderArchive.verifySlice(from: source, target: target, policy: policy) }
+    }
+
+    /// The error for a slice whose archive verification refused.
+    func refused(_ error: ProviderArchiveError) -> RegistryError {
+        .invalidSlice(platform: platform.description, manifest: entry.manifest.digest, error)
+    }
+
+    /// Describes a verified slice, once its one binary (verifySlice checked there is one) is
+    /// found to be of the platform it is listed under.
+    func describe(_ archive: VerifiedArchive, layer: OCIDescriptor) throws(RegistryError) -> PlatformSliceDescription {
+        guard let held = archive.targets.keys.first, platform.matches(held) else {
+            throw .slicePlatformMismatch(platform: platform.description, manifest: entry.manifest.digest, holds: archive.targets.keys.sorted())
+        }
+        return PlatformSliceDescription(target: held, platform: platform, manifestDigest: entry.manifest.digest, layer: layer)
+    }
+
+    /// Puts verified slice files together into the archive at `destination` (compressed as
+    /// the slices are), verified whole before it is renamed into place, on a thread of its
+    /// own: the path, what verification found, and the written file's digest.
+    static func assemble(
+        _ parts: [String], compressed: Bool, into destination: PullDestination, policy: VerificationPolicy
+    ) async throws(RegistryError) -> (path: String, archive: VerifiedArchive, digest: SHA256Hash) {
+        let path = destination.path(compressed: compressed)
+        return try await offload { () throws(RegistryError) -> (String, VerifiedArchive, SHA256Hash) in
+            do throws(ProviderArchiveError) {
+                let archive = try ProviderArchive.assemble(slicesAt: parts, to: path, policy: policy)
+                do throws(ProviderArchiveError) {
+                    return (path, archive, try digest(ofFileAt: path))
+                } catch {
+                    System.unlink(path)
+                    throw error
+                }
+            } catch {
+                throw .invalidArchive(error)
+            }
+        }
     }
 
     /// The SHA-256 of a file, read in one pass.

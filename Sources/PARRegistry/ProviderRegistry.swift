@@ -407,6 +407,18 @@ public struct ProviderRegistry: Sendable {
         return tag
     }
 
+    /// The same rule for an image layout's entry name: an entry named `latest` moves as the
+    /// tag does, so it is refused unless allowed. A layout read without a name takes its one
+    /// entry, whatever its name.
+    ///
+    /// - Parameters:
+    ///   - layout: The layout and the entry's name.
+    ///   - allowsLatest: Accept the name `latest`.
+    /// - Throws: ``RegistryError/latestNameRefused(_:)``.
+    public static func checkName(of layout: OCILayoutReference, allowsLatest: Bool) throws(RegistryError) {
+        guard allowsLatest || layout.tag != "latest" else { throw .latestNameRefused(layout) }
+    }
+
     /// ``checkTag(of:allowsLatest:forPush:)`` with this client's ``allowsLatest``.
     func checkedTag(of reference: ImageReference, forPush: Bool = false) throws(RegistryError) -> String {
         try Self.checkTag(of: reference, allowsLatest: allowsLatest, forPush: forPush)

@@ -12,6 +12,9 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The reference names the moving tag `latest`, or no tag (which means `latest`), and
     /// the registry client does not allow it (``ProviderRegistry/allowsLatest``).
     case latestRefused(ImageReference)
+    /// An image layout's entry is named `latest`, which moves as the tag does, and it is
+    /// not allowed (the same rule as ``latestRefused(_:)``).
+    case latestNameRefused(OCILayoutReference)
     /// The registry cannot be reached.
     case unreachable(registry: String, reason: String)
     /// The connection broke in the middle (reset, closed); retried before this is thrown.
@@ -69,6 +72,8 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
             "'\(text)' is not a registry reference: \(reason)"
         case .latestRefused(let reference):
             "\(reference) uses the tag 'latest' or none"
+        case .latestNameRefused(let layout):
+            "\(layout) names the entry 'latest'"
         case .unreachable(let registry, let reason):
             "cannot reach the registry \(registry) (\(reason))"
         case .connectionLost(let registry, let reason):

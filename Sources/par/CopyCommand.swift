@@ -53,15 +53,17 @@ struct CopyCommand: AsyncParsableCommand {
             if registry.passwordStdin {
                 let shared = SideRegistryOptions(
                     insecure: false, user: registry.user ?? ProcessInfo.processInfo.environment["WASH_REG_USER"],
-                    password: try RegistryOptions.readPasswordFromStandardInput())
+                    password: try await offload { try RegistryOptions.readPasswordFromStandardInput() })
                 if sourceSide.user == nil { (sourceSide.user, sourceSide.password) = (shared.user, shared.password) }
                 if destinationSide.user == nil { (destinationSide.user, destinationSide.password) = (shared.user, shared.password) }
             }
-            let from = try client(for: source, console: console, side: sourceSide)
+            let from = try await client(for: source, console: console, side: sourceSide)
             let result = try await closing(from) { from in
-                let to = try client(for: destination, console: console, side: destinationSide)
+                let to = try await client(for: destination, console: console, side: destinationSide)
                 return try await closing(to) { to in
-                    let copier = ProviderCopier(source: from ?? ProviderRegistry(), destination: to ?? ProviderRegistry(), policy: trust.policy)
+                    // A layout side has no client; it still takes --allow-latest.
+                    let layoutSide = ProviderRegistry(allowsLatest: registry.allowLatest)
+                    let copier = ProviderCopier(source: from ?? layoutSide, destination: to ?? layoutSide, policy: trust.policy)
                     return try await console.withTransferProgress("copying") { progress in
                         try await copier.copy(from: source, to: destination, progress: progress)
                     }
@@ -85,8 +87,8 @@ struct CopyCommand: AsyncParsableCommand {
     }
 
     /// A client for a registry side; `nil` for a layout.
-    private func client(for location: ProviderLocation, console: Console, side: SideRegistryOptions) throws -> ProviderRegistry? {
+    private func client(for location: ProviderLocation, console: Console, side: SideRegistryOptions) async throws -> ProviderRegistry? {
         guard case .registry(let reference) = location else { return nil }
-        return try registry.client(for: reference, console: console, side: side)
+        return try await registry.client(for: reference, console: console, side: side)
     }
 }

@@ -13,7 +13,9 @@ enum ErrorHints {
     /// - Parameter error: Any error a command threw.
     /// - Returns: One line, as `par` prints it after `error: `.
     static func message(for error: any Error) -> String {
-        "\(error)" + (hint(for: error) ?? "")
+        // The library names the value; which variable held it is par's to say.
+        let variable = error is InflateBackendError ? "PAR_INFLATE=" : ""
+        return variable + "\(error)" + (hint(for: error) ?? "")
     }
 
     /// What par adds after an error's description, when it has advice; errors that wrap
@@ -52,6 +54,8 @@ enum ErrorHints {
     private static func hint(for error: RegistryError) -> String? {
         switch error {
         case .latestRefused: ": name a version tag, or pass --allow-latest on purpose"
+        case .latestNameRefused: ": name a version, or pass --allow-latest on purpose"
+        case .invalidLayout(_, .destinationNameNeeded): ": give one (oci:PATH:NAME, oci-archive:FILE:NAME)"
         case .unreachable: ": check the address, and use --insecure for a plain-HTTP registry"
         case .untrustedCertificate: ": if it uses a private CA, pass --ca-file CA.pem"
         case .stalled: ", or allow more with --timeout"

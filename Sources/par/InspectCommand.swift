@@ -56,7 +56,10 @@ struct InspectCommand: AsyncParsableCommand {
                 let token = try ProviderArchive.tokenWithoutVerifying(path: file)
                 return CommandResult(text: [token], json: [("token", .string(token))])
             }
-            if wit { return try witText(file) }
+            if wit {
+                // Verifying, reading and waiting for wasm-tools: on a thread of their own.
+                return try await offload { [self] in try witText(file) }
+            }
             let report: VerifiedArchive?
             let failure: ProviderArchiveError?
             do throws(ProviderArchiveError) {

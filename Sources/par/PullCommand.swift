@@ -48,7 +48,8 @@ struct PullCommand: AsyncParsableCommand {
                 destination = try self.destination(default: name)
                 do {
                     result = try await ProviderRegistry.pull(
-                        fromLayout: layout, to: destination, expectedDigest: digest, policy: trust.policy, platform: platform)
+                        fromLayout: layout, to: destination, expectedDigest: digest, policy: trust.policy, platform: platform,
+                        allowsLatest: remote.registry.allowLatest)
                 } catch {
                     throw CLIError(ErrorHints.message(for: error))
                 }

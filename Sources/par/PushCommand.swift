@@ -105,7 +105,7 @@ struct PushCommand: AsyncParsableCommand {
         do {
             result = try await ProviderRegistry.push(
                 archiveAt: artifact, toLayout: layout, config: config, annotations: annotations, platformSlices: platformSlices,
-                sliceTags: sliceTags)
+                sliceTags: sliceTags, allowsLatest: remote.registry.allowLatest)
         } catch {
             throw CLIError(ErrorHints.message(for: error))
         }

@@ -9,13 +9,14 @@ extension RegistryOptions {
     func withClient<Result>(
         for reference: ImageReference, console: Console, _ body: (ProviderRegistry) async throws -> Result
     ) async throws -> Result {
-        try await closing(try client(for: reference, console: console), body)
+        try await closing(try await client(for: reference, console: console), body)
     }
 
     /// A client configured from the flags, the environment and docker's config, in that
     /// order of precedence for credentials; `side`'s flags (`par cp`'s `--src-*`/`--dest-*`)
-    /// come before all of them. Its caller shuts it down (``closing(_:_:)``).
-    func client(for reference: ImageReference, console: Console, side: SideRegistryOptions? = nil) throws -> ProviderRegistry {
+    /// come before all of them. Its caller shuts it down (``closing(_:_:)``). Reading standard
+    /// input and asking a docker credential helper wait: on a thread of their own.
+    func client(for reference: ImageReference, console: Console, side: SideRegistryOptions? = nil) async throws -> ProviderRegistry {
         let environment = ProcessInfo.processInfo.environment
         var authorityFiles = caFiles + (side?.caFiles ?? [])
         if let listed = environment["WASH_REG_CA_FILE"], !listed.isEmpty {
@@ -26,7 +27,7 @@ extension RegistryOptions {
         }
         let credentials =
             if let user = side?.user { RegistryCredentials(user: user, password: side?.password ?? "") } else {
-                try credentials(for: reference, environment: environment)
+                try await offload { [self] in try self.credentials(for: reference, environment: environment) }
             }
         return ProviderRegistry(
             insecure: insecure || side?.insecure == true, allowsLatest: allowLatest, credentials: credentials,
@@ -86,7 +87,8 @@ func localArchive(
         let result: ProviderRegistry.PullResult
         if let layout {
             result = try await ProviderRegistry.pull(
-                fromLayout: layout, to: destination, expectedDigest: digest, policy: policy, platform: platform)
+                fromLayout: layout, to: destination, expectedDigest: digest, policy: policy, platform: platform,
+                allowsLatest: registry.allowLatest)
         } else if let reference {
             result = try await registry.withClient(for: reference, console: console) { client in
                 try await client.pull(reference, to: destination, expectedDigest: digest, policy: policy, platform: platform)

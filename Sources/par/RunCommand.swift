@@ -52,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
                 // The registry's rule, applied before anything else: offline too, a moving
                 // `latest` is taken only on purpose.
                 try ProviderRegistry.checkTag(of: reference, allowsLatest: registry.allowLatest)
-                if !offline { client = try registry.client(for: reference, console: console) }
+                if !offline { client = try await registry.client(for: reference, console: console) }
             }
             let prepared = try await closing(client) { client in
                 try await cache.open().prepare(

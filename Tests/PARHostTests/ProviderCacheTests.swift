@@ -372,4 +372,21 @@ func cacheError(_ body: () async throws -> Void) async -> ProviderCacheError? {
         }
         await client.shutdown()
     }
+
+    /// A layout's entry named `latest` moves as the tag does: refused by default before the
+    /// layout is read; allowed, the layout is read (here it is missing).
+    @Test func aLayoutEntryNamedLatestIsRefusedByDefault() async throws {
+        let bench = try CacheBench()
+        let layout = OCILayoutReference(kind: .folder, path: bench.directory + "/no-layout", tag: "latest")
+        let refused = await cacheError { _ = try await bench.cache.prepare(.layout(layout)) }
+        guard case .registry(.latestNameRefused(layout))? = refused else {
+            Issue.record("expected latest refused, got \(String(describing: refused))")
+            return
+        }
+        let allowed = await cacheError { _ = try await bench.cache.prepare(.layout(layout), allowsLatest: true) }
+        guard case .registry(.invalidLayout)? = allowed else {
+            Issue.record("expected the missing layout, got \(String(describing: allowed))")
+            return
+        }
+    }
 }

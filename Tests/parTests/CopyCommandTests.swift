@@ -299,13 +299,43 @@ import Testing
         }
     }
 
-    /// Hostile layouts: one line each, exit 1, nothing written at the destination.
-    @Test func hostileLayoutsAreRefusedWithOneLine() throws {
+    /// The registry's rule for `latest` holds for a layout's entry names: pushing, copying,
+    /// pulling and running `oci:DIR:latest` need --allow-latest, and are refused before
+    /// anything is written; an unnamed layout of one entry is read as it is.
+    @Test func aLayoutEntryNamedLatestIsTakenOnlyOnPurpose() throws {
+        let registry = try LocalRegistry.anonymous.get()
+        let archive = try makeArchive("moving")
+        let source = "\(registry.address)/carry/moving:1.0.0"
+        #expect(try work.par(["push", source, archive, "--insecure"]).status == 0)
+        let latest = "oci:\(work.path("moving")):latest"
+        expectFailure(try work.par(["push", latest, archive]), saying: "names the entry 'latest': name a version, or pass --allow-latest on purpose")
+        expectFailure(try work.par(["cp", source, latest, "--insecure"]), saying: "names the entry 'latest'")
+        #expect(!work.exists("moving"))
+        #expect(try work.par(["push", latest, archive, "--allow-latest"]).status == 0)
+        for refused in [["pull", latest, "--destination", "m.par.gz"], ["inspect", latest], ["verify", latest], ["cp", latest, "oci:\(work.path("other")):1"]] {
+            expectFailure(try work.par(refused), saying: "names the entry 'latest'")
+        }
+        expectFailure(try work.par(["run", latest, "--offline"], environment: ["PAR_CACHE_DIR": work.path("cache")]), saying: "names the entry 'latest'")
+        #expect(!work.exists("m.par.gz") && !work.exists("other"))
+        #expect(try work.par(["pull", latest, "--destination", "m.par.gz", "--allow-latest"]).status == 0)
+        // No name: the layout's one entry, whatever it is called.
+        #expect(try work.par(["verify", "oci:\(work.path("moving"))"]).status == 0)
+        let copied = try copy("oci:\(work.path("moving")):latest", "\(registry.address)/carry/moving:2.0.0", ["--allow-latest"])
+        #expect(copied.status == 0, "\(copied.error)")
+    }
+
+    /// Pushes an archive and copies it into the layout `good`, named 1.0.0.
+    private func makeGoodLayout() throws {
         let registry = try LocalRegistry.anonymous.get()
         let archive = try makeArchive("hostile")
         let source = "\(registry.address)/carry/hostile:1.0.0"
         #expect(try work.par(["push", source, archive, "--insecure"]).status == 0)
         #expect(try copy(source, "oci:\(work.path("good"))").status == 0)
+    }
+
+    /// Hostile layouts: one line each, exit 1, nothing written at the destination.
+    @Test func hostileLayoutsAreRefusedWithOneLine() throws {
+        try makeGoodLayout()
         let goodIndex = try work.read("good/index.json")
 
         func variant(_ name: String, _ change: (String) throws -> Void) throws -> String {
@@ -343,13 +373,18 @@ import Testing
             expectFailure(try work.par(["cp", location, "oci:\(work.path("dest"))"]), saying: words)
             #expect(!work.exists("dest"), "\(location)")
         }
+    }
 
+    /// A foreign image, a linked blobs/ folder and tars with climbing or linked entries: one
+    /// line each, nothing written at the destination or where a link leads.
+    @Test func foreignImagesLinksAndClimbingTarsAreRefused() throws {
+        try makeGoodLayout()
         // A layout whose entry is an image that is not a provider.
         let image = try ExternalTools.run(["python3", "-c", Self.imageLayoutScript, work.path("image")])
         #expect(image.status == 0, "\(image.error)")
         expectFailure(try work.par(["cp", "oci:\(work.path("image")):img", "oci:\(work.path("dest"))"]), saying: "not a provider archive")
         #expect(!work.exists("dest"))
-        expectFailure(try work.par(["cp", "oci:\(work.path("good"))", "oci:\(work.path("dest"))"]), saying: "a name for the copy is needed")
+        expectFailure(try work.par(["cp", "oci:\(work.path("good"))", "oci:\(work.path("dest"))"]), saying: "no name to write under was given, and the source has none to take: give one (oci:PATH:NAME")
 
         // A destination whose blobs/ is a link: refused before anything is made where it leads.
         try FileManager.default.createDirectory(atPath: work.path("elsewhere"), withIntermediateDirectories: true)

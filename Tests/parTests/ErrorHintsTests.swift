@@ -22,6 +22,14 @@ import Testing
             (.unauthorized(registry: "r", credentialsGiven: false), "the registry r requires credentials (401): pass --user and --password-stdin (or WASH_REG_USER, WASH_REG_PASSWORD), or docker login"),
             (.credentialHelper(name: "pass", reason: "exit 1"), "the docker credential helper pass failed: exit 1; check the helper, or pass --user and --password-stdin"),
             (.noSliceForTarget(try Target("riscv64-linux"), available: []), "the image index has no slice for riscv64-linux (linux/riscv64); it has none: choose one with --target"),
+            (
+                .latestNameRefused(OCILayoutReference(kind: .folder, path: "d", tag: "latest")),
+                "oci:d:latest names the entry 'latest': name a version, or pass --allow-latest on purpose"
+            ),
+            (
+                .invalidLayout(path: "d", problem: .destinationNameNeeded),
+                RegistryError.invalidLayout(path: "d", problem: .destinationNameNeeded).description + ": give one (oci:PATH:NAME, oci-archive:FILE:NAME)"
+            ),
         ]
         for (error, line) in cases {
             #expect(ErrorHints.message(for: error) == line)

@@ -8,7 +8,7 @@
 // signal and exec, with nothing in between that could allocate or take a lock.
 #include <stddef.h>
 #include <stdint.h>
-#include <spawn.h>
+#include <sys/types.h>
 
 /// Whether `signal` was ignored when the process started (recorded before main runs).
 int CPARProcess_inheritedIgnored(int signal);
@@ -30,8 +30,11 @@ int CPARProcess_exec(int program, int input, char *const argv[], char *const env
 /// one). Returns 0, or -1 with errno.
 int CPARProcess_closeOnExecPipe(int ends[2]);
 
-/// Adds "close every descriptor from `low` up" to a `posix_spawn` file-actions object, where
-/// the C library has it (glibc 2.34 and later). Returns 0, or ENOSYS where it does not.
-int CPARProcess_spawnClosesFrom(posix_spawn_file_actions_t *actions, int low);
+/// Starts the program at `path` with `posix_spawn` (`argv` its arguments, the process's own
+/// environment): `input` (or /dev/null when it is -1), `output` and `errors` become its
+/// descriptors 0, 1 and 2, and no other descriptor is passed where the C library can close
+/// the rest (glibc 2.34 and later, Darwin); its signal mask is empty and every signal is at
+/// its default. Stores the process id in `process` and returns 0, or the error number.
+int CPARProcess_spawn(const char *path, char *const argv[], int input, int output, int errors, pid_t *process);
 
 #endif
