@@ -77,6 +77,14 @@ struct Console {
         return try body { progress.update($0, of: $1) }
     }
 
+    /// ``withProgress(_:_:)`` for an async command: the work (reading and hashing a whole
+    /// archive) runs on a thread of its own, never on a cooperative one.
+    func offloadingWithProgress<Result: Sendable, Failure: Error>(
+        _ label: String, _ body: @escaping @Sendable (@escaping ProgressHandler) throws(Failure) -> Result
+    ) async throws(Failure) -> Result {
+        try await offload { [self] () throws(Failure) -> Result in try withProgress(label, body) }
+    }
+
     /// Runs a network transfer that reports progress (from any thread), as ``withProgress(_:_:)``.
     func withTransferProgress<Result>(
         _ label: String, _ body: (@escaping @Sendable (UInt64, UInt64) -> Void) async throws -> Result

@@ -34,9 +34,9 @@ struct CopyCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Registry (for either side that is one)") var registry: RegistryOptions
 
-    @OptionGroup(title: "Source registry (before the flags above)") var sourceRegistry: SourceRegistryOptions
+    @OptionGroup(title: "Source registry (before the flags above)") var sourceRegistry: SideRegistryFlags<SourceSide>
 
-    @OptionGroup(title: "Destination registry (before the flags above)") var destinationRegistry: DestinationRegistryOptions
+    @OptionGroup(title: "Destination registry (before the flags above)") var destinationRegistry: SideRegistryFlags<DestinationSide>
 
     @OptionGroup(title: "Trust") var trust: TrustOptions
 
@@ -51,9 +51,8 @@ struct CopyCommand: AsyncParsableCommand {
             // Standard input is read once: both sides may need the password it holds.
             var (sourceSide, destinationSide) = (sourceRegistry.side, destinationRegistry.side)
             if registry.passwordStdin {
-                let shared = SideRegistryOptions(
-                    insecure: false, user: registry.user ?? ProcessInfo.processInfo.environment["WASH_REG_USER"],
-                    password: try await offload { try RegistryOptions.readPasswordFromStandardInput() })
+                let environment = ProcessInfo.processInfo.environment
+                let shared = try await offload { [registry] in try registry.standardInputCredentials(environment: environment) }
                 if sourceSide.user == nil { (sourceSide.user, sourceSide.password) = (shared.user, shared.password) }
                 if destinationSide.user == nil { (destinationSide.user, destinationSide.password) = (shared.user, shared.password) }
             }

@@ -65,7 +65,7 @@ struct InspectCommand: AsyncParsableCommand {
             do throws(ProviderArchiveError) {
                 // Expiry is shown, not enforced, so an expired archive can still be looked at.
                 let policy = VerificationPolicy(allowsExpired: true)
-                report = try console.withProgress("verifying") { progress throws(ProviderArchiveError) in
+                report = try await console.offloadingWithProgress("verifying") { progress throws(ProviderArchiveError) in
                     do throws(ProviderArchiveError) {
                         return try ProviderArchive.verify(path: file, policy: policy, progress: progress)
                     } catch .platformSlice {

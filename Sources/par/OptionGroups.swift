@@ -186,43 +186,45 @@ struct SideRegistryOptions {
     var caFiles: [String] = []
 }
 
-/// `par cp`'s flags for the source registry.
-struct SourceRegistryOptions: ParsableArguments {
-    @Flag(name: .customLong("src-insecure"), help: "Use plain HTTP for the source registry.")
-    var insecure = false
-
-    @Option(name: .customLong("src-user"), help: "The source registry's user.")
-    var user: String?
-
-    @Option(name: .customLong("src-password"), help: "The source registry's password.")
-    var password: String?
-
-    @Option(name: .customLong("src-ca-file"), help: "A PEM file of CA certificates to trust for the source registry; repeat for several.")
-    var caFiles: [String] = []
-
-    func validate() throws {
-        if password != nil, user == nil { throw ValidationError("--src-password needs --src-user to go with it") }
-    }
-
-    var side: SideRegistryOptions { SideRegistryOptions(insecure: insecure, user: user, password: password, caFiles: caFiles) }
+/// Which side of `par cp` a group of registry flags is for: its flags' prefix and its name.
+protocol CopySide {
+    static var prefix: String { get }
+    static var name: String { get }
 }
 
-/// `par cp`'s flags for the destination registry.
-struct DestinationRegistryOptions: ParsableArguments {
-    @Flag(name: .customLong("dest-insecure"), help: "Use plain HTTP for the destination registry.")
+/// The source of `par cp`: `--src-...`.
+enum SourceSide: CopySide {
+    static let prefix = "src"
+    static let name = "source"
+}
+
+/// The destination of `par cp`: `--dest-...`.
+enum DestinationSide: CopySide {
+    static let prefix = "dest"
+    static let name = "destination"
+}
+
+/// `par cp`'s flags for one side's registry, named after the side (`--src-user`,
+/// `--dest-user`, ...).
+struct SideRegistryFlags<Side: CopySide>: ParsableArguments {
+    @Flag(name: .customLong("\(Side.prefix)-insecure"), help: ArgumentHelp("Use plain HTTP for the \(Side.name) registry."))
     var insecure = false
 
-    @Option(name: .customLong("dest-user"), help: "The destination registry's user.")
+    @Option(name: .customLong("\(Side.prefix)-user"), help: ArgumentHelp("The \(Side.name) registry's user."))
     var user: String?
 
-    @Option(name: .customLong("dest-password"), help: "The destination registry's password.")
+    @Option(name: .customLong("\(Side.prefix)-password"), help: ArgumentHelp("The \(Side.name) registry's password."))
     var password: String?
 
-    @Option(name: .customLong("dest-ca-file"), help: "A PEM file of CA certificates to trust for the destination registry; repeat for several.")
+    @Option(
+        name: .customLong("\(Side.prefix)-ca-file"),
+        help: ArgumentHelp("A PEM file of CA certificates to trust for the \(Side.name) registry; repeat for several."))
     var caFiles: [String] = []
 
     func validate() throws {
-        if password != nil, user == nil { throw ValidationError("--dest-password needs --dest-user to go with it") }
+        if password != nil, user == nil {
+            throw ValidationError("--\(Side.prefix)-password needs --\(Side.prefix)-user to go with it")
+        }
     }
 
     var side: SideRegistryOptions { SideRegistryOptions(insecure: insecure, user: user, password: password, caFiles: caFiles) }

@@ -1,6 +1,7 @@
 import Foundation
 import PARBytes
 import PARClaims
+import PARHost
 import PARRegistry
 
 extension RegistryOptions {
@@ -39,15 +40,17 @@ extension RegistryOptions {
     /// `--user` with `--password` or `--password-stdin`; else WASH_REG_USER/WASH_REG_PASSWORD;
     /// else what docker saved for the registry; else none.
     private func credentials(for reference: ImageReference, environment: [String: String]) throws -> RegistryCredentials? {
-        if passwordStdin {
-            // validate() made sure there is a user.
-            let user = user ?? environment["WASH_REG_USER"] ?? ""
-            return RegistryCredentials(user: user, password: try Self.readPasswordFromStandardInput())
-        }
+        if passwordStdin { return try standardInputCredentials(environment: environment) }
         if let user = user ?? environment["WASH_REG_USER"] {
             return RegistryCredentials(user: user, password: password ?? environment["WASH_REG_PASSWORD"] ?? "")
         }
         return try DockerCredentials.standard(environment: environment)?.credentials(for: reference)
+    }
+
+    /// `--user` (or WASH_REG_USER; validate() made sure there is one) with the password
+    /// `--password-stdin` reads.
+    func standardInputCredentials(environment: [String: String]) throws -> RegistryCredentials {
+        RegistryCredentials(user: user ?? environment["WASH_REG_USER"] ?? "", password: try Self.readPasswordFromStandardInput())
     }
 
     /// The most bytes `--password-stdin` reads: tokens are a few KiB.
@@ -74,33 +77,43 @@ extension RegistryOptions {
 func localArchive(
     _ argument: String, registry: RegistryOptions, digest: SHA256Hash?, platform: PlatformChoice = .native, console: Console
 ) async throws -> (path: String, cleanup: () -> Void, pulled: ProviderRegistry.PullResult?) {
-    let layout = FileManager.default.fileExists(atPath: argument) ? nil : try OCILayoutReference(argument)
-    let reference = layout == nil ? registryReference(argument) : nil
-    guard layout != nil || reference != nil else { return (argument, {}, nil) }
+    // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
+    let policy = VerificationPolicy(allowsExpired: true)
+    let pull: (PullDestination) async throws -> ProviderRegistry.PullResult
+    switch try archiveSource(argument) {
+    case .file:
+        return (argument, {}, nil)
+    case .layout(let layout):
+        pull = { destination in
+            try await ProviderRegistry.pull(
+                fromLayout: layout, to: destination, expectedDigest: digest, policy: policy, platform: platform,
+                allowsLatest: registry.allowLatest)
+        }
+    case .reference(let reference):
+        pull = { destination in
+            try await registry.withClient(for: reference, console: console) { client in
+                try await client.pull(reference, to: destination, expectedDigest: digest, policy: policy, platform: platform)
+            }
+        }
+    }
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("par-pull-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
     do {
-        // Expiry and issuers are the caller's to check; the pull checks digests and the signature.
-        let policy = VerificationPolicy(allowsExpired: true)
-        let destination = PullDestination.named(folder: folder, name: "archive")
-        let result: ProviderRegistry.PullResult
-        if let layout {
-            result = try await ProviderRegistry.pull(
-                fromLayout: layout, to: destination, expectedDigest: digest, policy: policy, platform: platform,
-                allowsLatest: registry.allowLatest)
-        } else if let reference {
-            result = try await registry.withClient(for: reference, console: console) { client in
-                try await client.pull(reference, to: destination, expectedDigest: digest, policy: policy, platform: platform)
-            }
-        } else {
-            throw CLIError("\(argument) is neither a file, an image layout nor a registry reference")
-        }
+        let result = try await pull(.named(folder: folder, name: "archive"))
         return (result.path, cleanup, result)
     } catch {
         cleanup()
         throw CLIError(ErrorHints.message(for: error))
     }
+}
+
+/// What an archive argument (`run`, `inspect`, `verify`) names: an image layout (`oci:`,
+/// `oci-archive:`) or a registry reference, unless a file of that name exists; else a file.
+func archiveSource(_ argument: String) throws -> ProviderSource {
+    if !FileManager.default.fileExists(atPath: argument), let layout = try OCILayoutReference(argument) { return .layout(layout) }
+    if let reference = registryReference(argument) { return .reference(reference) }
+    return .file(argument)
 }
 
 /// The reference an `inspect` or `verify` argument names, or `nil` when it is a file: an

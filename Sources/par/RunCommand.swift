@@ -39,14 +39,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await output.runAsync { console in
-            let providerSource: ProviderSource
-            if !FileManager.default.fileExists(atPath: source), let layout = try OCILayoutReference(source) {
-                providerSource = .layout(layout)
-            } else if let reference = registryReference(source) {
-                providerSource = .reference(reference)
-            } else {
-                providerSource = .file(source)
-            }
+            let providerSource = try archiveSource(source)
             var client: ProviderRegistry?
             if case .reference(let reference) = providerSource {
                 // The registry's rule, applied before anything else: offline too, a moving

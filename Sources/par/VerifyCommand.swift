@@ -48,7 +48,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let acceptsSlice = slice || pulled?.slices.isEmpty == false
             let report: VerifiedArchive
             do throws(ProviderArchiveError) {
-                report = try console.withProgress("verifying") { progress throws(ProviderArchiveError) in
+                report = try await console.offloadingWithProgress("verifying") { progress throws(ProviderArchiveError) in
                     if acceptsSlice {
                         try ProviderArchive.verifySlice(path: file, target: targets.first, policy: trust.policy, progress: progress)
                     } else {
