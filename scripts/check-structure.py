@@ -15,12 +15,17 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-LIBC = re.compile(r'^\s*(?:@preconcurrency\s+)?import\s+(Glibc|Musl|Darwin)\b', re.M)
+LIBC = re.compile(r'^\s*(?:@\w+\s+)*(?:(?:public|package|internal|private|fileprivate)\s+)?import\s+'
+                  r'(?:(?:struct|class|enum|protocol|typealias|func|let|var)\s+)?(Glibc|Musl|Darwin)\b', re.M)
 THREADS = re.compile(r'pthread_|\bNSLock\b|\bNSCondition\b|\bDispatchSemaphore\b|\bDispatchQueue\b|\bNIOLockedValueBox\b'
                      r'|\bNIOLock\b|\bConditionLock\b|\bMutex<|\bThread\b\s*[.(]|os_unfair_lock|concurrentPerform')
-DECLARATION = re.compile(r'^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:(?:public|package|internal|private|fileprivate|static|final|override'
-                         r'|mutating|nonmutating|nonisolated|convenience|required|class)\s+)*(?:func\s+[^\s(<]+|init[?!]?|deinit|subscript)\b')
-FLAG = re.compile(r'(?:^|[\s(\'`])--[a-z]|\b(?:PAR|WASH)_[A-Z_]{3,}\b|\bWIT_DIR\b')
+# Attributes are dropped from a line before it is matched (they may nest parentheses).
+ATTRIBUTE = re.compile(r'@\w+(?:\((?:[^()]|\([^()]*\))*\))?\s*')
+DECLARATION = re.compile(r'^\s*(?:(?:public|package|internal|private|fileprivate|open|static|final|override|mutating|nonmutating'
+                         r'|nonisolated|convenience|required|consuming|borrowing|class)(?:\(set\))?\s+)*'
+                         r'(?:func\b|init[?!]?|deinit\b|subscript\b)')
+OTHER = re.compile(r'^\s*(?:\w+\s+)*(?:struct|class|enum|protocol|extension|actor|var|let|case|typealias)\b|^\s*\}')
+FLAG = re.compile(r'(?:^|[\s(\'`])--[a-z]|\b(?:PAR|WASH|XDG)_[A-Z_]{3,}\b|\b(?:WIT_DIR|DOCKER_CONFIG|TMPDIR|HOME)\b')
 
 
 def swift_files(*folders):
@@ -64,11 +69,14 @@ def code_and_strings(text):
 
 def long_functions(path, code, limit=60):
     lines = code.split('\n')
+    declarations = [bool(DECLARATION.match(ATTRIBUTE.sub('', text))) for text in lines]
     for number, text in enumerate(lines):
-        if not DECLARATION.match(text):
+        if not declarations[number]:
             continue
         depth, start = 0, None
         for row in range(number, len(lines)):
+            if start is None and row > number and (declarations[row] or OTHER.match(ATTRIBUTE.sub('', lines[row]))):
+                break  # a requirement without a body: the next declaration, or the scope's end, came first
             for character in lines[row]:
                 if character == '{':
                     start = row if start is None else start
@@ -78,8 +86,6 @@ def long_functions(path, code, limit=60):
                     if depth == 0:
                         break
             else:
-                if start is None and row > number + 20:
-                    break  # a requirement without a body
                 continue
             if start is not None and row - start - 1 > limit:
                 yield f'{path.relative_to(ROOT)}:{number + 1}: a function body of {row - start - 1} lines (at most {limit})'
@@ -111,7 +117,8 @@ def main():
         if not relative.startswith('Sources/par/'):
             for number, literal in strings:
                 # A variable's bare name is a lookup (environment["PAR_INFLATE"]), not a message.
-                if FLAG.search(literal) and not re.fullmatch(r'"[A-Z_]+"', literal):
+                body = literal.strip('"')
+                if FLAG.search(body) and not re.fullmatch(r'[A-Z_]+', body):
                     breaches.append(f'{relative}:{number}: a library string names a flag or variable: {literal[:80]}')
     if len(unchecked) > 4:
         breaches.append(f'{len(unchecked)} @unchecked Sendable (at most four): ' + ', '.join(unchecked))

@@ -18,7 +18,12 @@
 #define NSIG 65
 #endif
 
+#if defined(__APPLE__)
+#include <crt_externs.h>
+#define environ (*_NSGetEnviron())  // a dylib or bundle cannot link environ itself there
+#else
 extern char **environ;
+#endif
 
 static unsigned char ignoredAtStart[NSIG];
 

@@ -324,14 +324,14 @@ package enum System {
         return (descriptor, path)
     }
 
-    /// Creates a new folder `prefix` + six random characters, 0700.
-    ///
-    /// - Returns: Its path.
     /// Where temporary files go: `TMPDIR` when set and not empty, else `/tmp`.
     package static var temporaryFolder: String {
         getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     }
 
+    /// Creates a new folder `prefix` + six random characters, 0700.
+    ///
+    /// - Returns: Its path.
     package static func makeTemporaryFolder(prefix: String) throws(FileError) -> String {
         var template = Array((prefix + "XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }

@@ -104,10 +104,11 @@ public struct ProviderCache: Sendable {
     ///   - policy: Trusted issuers, expiry: checked on every call, cached or not.
     ///   - offline: Never reach the registry.
     ///   - registry: The client for a reference.
-    ///   - allowsLatest: Take a reference tagged `latest`, or untagged, which moves under the
-    ///     cache: the registry client's `allowsLatest` by default, and
-    ///     `false` without one. The registry's rule, `ProviderRegistry.checkTag(of:allowsLatest:forPush:)`,
-    ///     decides, offline too.
+    ///   - allowsLatest: Take a reference tagged `latest`, or untagged, or a layout entry
+    ///     named `latest`, which move under the cache: the registry client's `allowsLatest`
+    ///     by default, and `false` without one. The registry's rules,
+    ///     `ProviderRegistry.checkTag(of:allowsLatest:forPush:)` and
+    ///     `ProviderRegistry.checkName(of:allowsLatest:)`, decide, offline too.
     ///   - events: Told each ``CacheEvent`` a person should know of.
     /// - Returns: The open, verified binary.
     /// - Throws: ``ProviderCacheError``.

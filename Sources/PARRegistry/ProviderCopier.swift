@@ -33,9 +33,11 @@ public struct CopyResult: Sendable {
 /// they were. Blobs stream through a temporary file (a registry's) or straight from the
 /// layout, never whole in memory; blobs the destination has are not sent again.
 public struct ProviderCopier: Sendable {
-    /// The client for a source registry.
+    /// The client for a source registry; for a layout source, only its
+    /// ``ProviderRegistry/allowsLatest`` is used.
     public var source: ProviderRegistry
-    /// The client for a destination registry.
+    /// The client for a destination registry; for a layout destination, only its
+    /// ``ProviderRegistry/allowsLatest`` is used.
     public var destination: ProviderRegistry
     /// How every archive is verified.
     public var policy: VerificationPolicy
@@ -63,6 +65,8 @@ public struct ProviderCopier: Sendable {
     public func copy(
         from: ProviderLocation, to: ProviderLocation, progress: (@Sendable (UInt64, UInt64) -> Void)? = nil
     ) async throws(RegistryError) -> CopyResult {
+        // The source's own name first: a destination name taken from it would blame the destination.
+        if case .layout(let layout) = from { try ProviderRegistry.checkName(of: layout, allowsLatest: source.allowsLatest) }
         let name = try destinationName(from: from, to: to)
         return try await withReader(from) { reader throws(RegistryError) in
             // The source's root is read before the destination is touched: a source that names
@@ -111,7 +115,6 @@ public struct ProviderCopier: Sendable {
                 return try await body(RegistryReader(client: source, session: session, scope: scope, name: name))
             }
         case .layout(let layout):
-            try ProviderRegistry.checkName(of: layout, allowsLatest: source.allowsLatest)
             return try await OCIArchiveFile.reading(layout) { folder throws(RegistryError) in
                 let opened = try await offload { () throws(RegistryError) in try OCILayout(existingAt: folder) }
                 return try await body(LayoutReader(layout: opened, name: layout.tag))

@@ -99,7 +99,7 @@ public enum RegistryError: Error, Equatable, Sendable, CustomStringConvertible {
         case .insecureTokenEndpoint(let realm, let registry):
             "the registry \(registry) sends credentials to \(realm), over plain HTTP: refusing to; the registry is misconfigured"
         case .dockerConfig(let path, let reason):
-            "the docker config \(path) is not usable: \(reason); fix it, or set DOCKER_CONFIG to another folder"
+            "the docker config \(path) is not usable: \(reason)"
         case .credentialHelper(let name, let reason):
             "the docker credential helper \(name) failed: \(reason); check the helper"
         case .notFound(let what):

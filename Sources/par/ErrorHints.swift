@@ -63,6 +63,7 @@ enum ErrorHints {
         case .unauthorized(_, credentialsGiven: false):
             ": pass --user and --password-stdin (or WASH_REG_USER, WASH_REG_PASSWORD), or docker login"
         case .credentialHelper: ", or pass --user and --password-stdin"
+        case .dockerConfig: "; fix it, or set DOCKER_CONFIG to another folder"
         case .noSliceForTarget: ": choose one with --target"
         case .invalidArchive(let archive), .invalidSlice(_, _, let archive): hint(for: archive)
         default: nil

@@ -99,7 +99,7 @@ struct RegistryOptions: ParsableArguments {
     /// The longest `--timeout`: a day.
     static let maximumTimeout = 86_400
 
-    @Flag(help: "Accept the tag 'latest', or a reference with no tag.")
+    @Flag(help: "Accept the tag 'latest', a reference with no tag, or an image layout entry named 'latest'.")
     var allowLatest = false
 
     @Flag(help: "Use plain HTTP, for a local registry.")

@@ -96,8 +96,8 @@ func localArchive(
             }
         }
     }
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("par-pull-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let folder = try System.makeTemporaryFolder(prefix: System.temporaryFolder + "/par-pull-")
+    // It holds one file: removing it is an unlink and a rmdir, not a tree walk.
     let cleanup = { _ = try? FileManager.default.removeItem(atPath: folder) }
     do {
         let result = try await pull(.named(folder: folder, name: "archive"))
