@@ -25,7 +25,7 @@ DECLARATION = re.compile(r'^\s*(?:(?:public|package|internal|private|fileprivate
                          r'|nonisolated|convenience|required|consuming|borrowing|class)(?:\(set\))?\s+)*'
                          r'(?:func\b|init[?!]?|deinit\b|subscript\b)')
 OTHER = re.compile(r'^\s*(?:\w+\s+)*(?:struct|class|enum|protocol|extension|actor|var|let|case|typealias)\b|^\s*\}')
-FLAG = re.compile(r'(?:^|[\s(\'`])--[a-z]|\b(?:PAR|WASH|XDG)_[A-Z_]{3,}\b|\b(?:WIT_DIR|DOCKER_CONFIG|TMPDIR|HOME)\b')
+FLAG = re.compile(r'(?:^|[^\w-])--[a-z]|\b(?:PAR|WASH|XDG)_[A-Z_]{3,}\b|\b(?:WIT_DIR|DOCKER_CONFIG|TMPDIR|HOME)\b')
 
 
 def swift_files(*folders):

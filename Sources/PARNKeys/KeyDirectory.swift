@@ -125,12 +125,12 @@ public struct KeyDirectory: Sendable {
             try sink.write(Array(pair.seed.utf8))
             // Link, not rename: fails instead of replacing a file created meanwhile.
             try sink.commit(replacingExisting: false)
-        } catch let error as FileError where error.code == EEXIST && error.kind == nil {
+        } catch let error as FileError where error.code == Errno.exists && error.kind == nil {
             throw .alreadyExists(file)
         } catch let error as FileError {
             throw .file(error)
         } catch {
-            throw .file(FileError(operation: "write", path: file, code: EIO))
+            throw .file(FileError(operation: "write", path: file, code: Errno.inputOutput))
         }
         return file
     }

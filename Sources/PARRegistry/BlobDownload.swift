@@ -16,12 +16,13 @@ final class BlobDownload: Sendable {
     private let verification: StreamingVerification
     private let state = Monitor(State())
 
-    /// The sink and running digest; touched by one task at a time, under the lock.
+    /// The first bytes, until they name the file; then the file, hashed and counted as it is
+    /// written. Touched by one task at a time, under the lock.
     private struct State {
         var pending: [UInt8] = []
         var sink: AtomicFileSink?
-        var hash = SHA256Hasher()
-        var received: UInt64 = 0
+        var digesting: DigestingSink?
+        var received: UInt64 { UInt64(pending.count) + (digesting?.size ?? 0) }
     }
 
     init(
@@ -49,15 +50,13 @@ final class BlobDownload: Sendable {
                     digest: layer.digest, declared: layer.size, received: state.received + UInt64(chunk.readableBytes))
             }
             try chunk.withUnsafeReadableBytes { bytes in
-                state.hash.update(bytes)
-                if let sink = state.sink {
-                    try sink.write(bytes)
+                if let digesting = state.digesting {
+                    try digesting.write(bytes)
                 } else {
                     state.pending += bytes
                     if state.pending.count >= 2 { try Self.open(&state, destination: destinationKind) }
                 }
             }
-            state.received += UInt64(chunk.readableBytes)
             return state.received
         }
         // The verifier's copy: it reads on a thread of its own.
@@ -70,21 +69,22 @@ final class BlobDownload: Sendable {
     /// - Returns: What verifying the archive as it arrived found.
     func finish() async throws(RegistryError) -> Result<VerifiedArchive, ProviderArchiveError> {
         let layer = self.layer
-        let (received, actual) = state.withLock { ($0.received, $0.hash.finalize()) }
+        let received: UInt64
+        let actual: SHA256Hash
+        do {
+            // A blob of fewer than 2 bytes is not an archive, but is written, to be refused by name.
+            (received, actual) = try state.withLock { state in
+                if state.digesting == nil { try Self.open(&state, destination: destinationKind) }
+                return (state.received, state.digesting?.digest ?? .of([]))
+            }
+        } catch {
+            throw .file(error as? FileError ?? FileError(operation: "create", path: destinationKind.path(compressed: false), code: Errno.inputOutput))
+        }
         guard received == layer.size else {
             throw .blobSizeMismatch(digest: layer.digest, declared: layer.size, received: received)
         }
         guard actual == layer.digest else { throw .digestMismatch(what: "archive layer", expected: layer.digest, actual: actual) }
-        let verdict = await verification.finish()
-        do {
-            // A blob of fewer than 2 bytes is not an archive, but is written, to be refused by name.
-            try state.withLock { state in
-                if state.sink == nil { try Self.open(&state, destination: destinationKind) }
-            }
-        } catch {
-            throw .file(error as? FileError ?? FileError(operation: "create", path: destinationKind.path(compressed: false), code: EIO))
-        }
-        return verdict
+        return await verification.finish()
     }
 
     /// Renames the file into place.
@@ -99,13 +99,15 @@ final class BlobDownload: Sendable {
         state.withLock { state in
             state.sink?.discard()
             state.sink = nil
+            state.digesting = nil
         }
     }
 
     private static func open(_ state: inout State, destination: PullDestination) throws {
         let sink = try AtomicFileSink(destination: destination.path(compressed: GzipReader.isGzip(state.pending)), mode: 0o644)
-        try sink.write(state.pending)
+        let digesting = DigestingSink(sink)
+        try digesting.write(state.pending)
         state.pending = []
-        state.sink = sink
+        (state.sink, state.digesting) = (sink, digesting)
     }
 }

@@ -290,7 +290,7 @@ struct FileChunks: AsyncSequence, Sendable {
             let filled = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
                 try source?.readFully(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<size])) ?? 0
             }
-            guard filled == size else { throw FileError(operation: "read", path: path, code: EIO) }
+            guard filled == size else { throw FileError(operation: "read", path: path, code: Errno.inputOutput) }
             remaining -= UInt64(filled)
             read(filled)
             return buffer
