@@ -20,9 +20,7 @@ import Testing
         let body = plain[10..<(plain.count - 8)]
         var header: [UInt8] = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3]
         var flag = flags
-        if let extra {
-            flag |= 0x04
-        }
+        if extra != nil { flag |= 0x04 }
         if name != nil { flag |= 0x08 }
         if comment != nil { flag |= 0x10 }
         if headerCRC { flag |= 0x02 }

@@ -24,6 +24,10 @@ final class CacheBench: Sendable {
         cache = try ProviderCache(root: directory + "/cache")
     }
 
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
     /// Records every event.
     var events: CacheEvents { { [seen] event in seen.withLock { $0.append(event) } } }
 

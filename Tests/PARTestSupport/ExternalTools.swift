@@ -86,13 +86,50 @@ public enum ExternalTools {
         return result
     }
 
-    /// A fresh temporary directory, removed by the caller (or left for the OS).
+    /// A fresh temporary directory inside this process's test root, which is removed when
+    /// the process exits (a ``TemporaryFolder`` removes its own sooner).
     public static func temporaryDirectory() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("par-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url.path
+        let path = testRoot + "/" + String(UUID().uuidString.prefix(8))
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
     }
 }
+
+/// A temporary folder removed with its last owner: a test's scratch space, gigabytes for the
+/// large-file tests, is gone when the test is.
+public final class TemporaryFolder: Sendable {
+    public let path: String
+
+    public init() throws {
+        path = try ExternalTools.temporaryDirectory()
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// This test process's folder in `TMPDIR`, `par-tests-PID`, removed when the process exits.
+/// The folders of test processes that ended without removing theirs (killed, crashed) are
+/// removed when it is first made.
+private let testRoot: String = {
+    let base = FileManager.default.temporaryDirectory.path
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where name.hasPrefix("par-tests-") {
+        let owner = name.dropFirst("par-tests-".count)
+        // A folder of the old form (par-tests-UUID) or of a process that has ended.
+        if let pid = Int32(owner), kill(pid, 0) == 0 || errno == EPERM { continue }
+        try? FileManager.default.removeItem(atPath: base + "/" + name)
+    }
+    let root = base + "/par-tests-\(getpid())"
+    try? FileManager.default.removeItem(atPath: root)
+    try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    testRootPath = root
+    atexit { if let root = testRootPath { try? FileManager.default.removeItem(atPath: root) } }
+    return root
+}()
+
+/// The same path, for the exit handler (a C function, which cannot capture).
+nonisolated(unsafe) private var testRootPath: String?
 
 /// Everything a pipe delivers until its writers close it (plain read(2): Foundation's
 /// readDataToEndOfFile is slow on large pipe output here).

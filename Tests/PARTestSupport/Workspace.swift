@@ -20,11 +20,12 @@ public typealias ParResult = ToolResult
 
 /// A scratch folder with its own key directory, where `par` runs as a user would run it.
 public struct Workspace: Sendable {
-    public let directory: String
+    private let folder: TemporaryFolder
+    public var directory: String { folder.path }
     public var keys: String { directory + "/keys" }
 
     public init() throws {
-        directory = try ExternalTools.temporaryDirectory()
+        folder = try TemporaryFolder()
     }
 
     public func path(_ name: String) -> String { directory + "/" + name }

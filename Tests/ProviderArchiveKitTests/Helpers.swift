@@ -15,10 +15,11 @@ let windows = try! Target("x86_64-windows")
 struct Fixture {
     let account = NKeyPair.generate(role: .account)
     let service = NKeyPair.generate(role: .service)
-    let directory: String
+    private let folder: TemporaryFolder
+    var directory: String { folder.path }
 
     init() throws {
-        directory = try ExternalTools.temporaryDirectory()
+        folder = try TemporaryFolder()
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
